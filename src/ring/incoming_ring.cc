@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// IncomingRing (incoming_ring.h): copy-out reads at a private read index, validation of each
+// descriptor before the rest of the packet is copied and of the whole copy afterwards,
+// publication by commit_read() with rule B, and rule C's mask/unmask. The producer's
+// write_index is loaded only when the cached one shows too few bytes, and validated on every
+// load. Every value the producer wrote is read once; only private copies are used.
+#include "vmbkit/ring/incoming_ring.h"
+
+#include <cstring>
+
+#include "ring/shared_control.h"
+
+namespace vmb::ring {
+
+using wire::CorruptReason;
+
+IncomingRing::IncomingRing(const RingView& view) : view_(view) {
+  if (!is_usable(view_)) {
+    view_ = RingView{};
+    reason_ = CorruptReason::kUnusableView;
+    return;
+  }
+  const uint32_t start =
+      detail::control_word(view_.control, wire::kReadIndexOffset).load(std::memory_order_relaxed);
+  if (const CorruptReason reason = detail::check_index(start, view_.data_size);
+      reason != CorruptReason::kNone) {
+    fail(reason);
+    return;
+  }
+  read_index_ = start;
+  committed_index_ = start;
+  cached_write_index_ = start;  // "empty": the first read loads the real write_index
+}
+
+ReadResult IncomingRing::fail(CorruptReason reason) {
+  if (reason_ == CorruptReason::kNone) reason_ = reason;
+  return ReadResult::kCorrupt;
+}
+
+uint32_t IncomingRing::uncommitted_bytes() const {
+  return wire::ring_used_bytes(view_.data_size, read_index_, committed_index_);
+}
+
+bool IncomingRing::refresh_write_index(std::memory_order order) {
+  const uint32_t loaded = detail::control_word(view_.control, wire::kWriteIndexOffset).load(order);
+  if (const CorruptReason reason = detail::check_index(loaded, view_.data_size);
+      reason != CorruptReason::kNone) {
+    fail(reason);
+    return false;
+  }
+  cached_write_index_ = loaded;
+  return true;
+}
+
+// Copies out of the data area at `at`, wrapping once.
+// Safety: at < data_size and length <= data_size - 8 (a validated packet is at most the bytes
+// available, which are below data_size), so with a double mapping data[at, at + length) lies
+// inside the 2 * data_size mapping, and otherwise both pieces lie inside data[0, data_size).
+inline void IncomingRing::copy_out(uint32_t at, std::byte* to, uint32_t length) const {
+  if (view_.data_doubled || length <= view_.data_size - at) {
+    std::memcpy(to, view_.data + at, length);
+    return;
+  }
+  const uint32_t first = view_.data_size - at;
+  std::memcpy(to, view_.data + at, first);
+  std::memcpy(to + first, view_.data, length - first);
+}
+
+ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
+  if (corrupt()) return ReadResult::kCorrupt;
+  const uint32_t size = view_.data_size;
+  uint32_t available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
+  if (available < wire::kMinimumPacketRingBytes) {
+    // Acquire pairs with the producer's release store: the bytes below the new index are
+    // complete before we copy them (the 2022 Linux ARM64 fix). Without it we could copy
+    // stale packet bytes.
+    if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
+    available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
+    if (available == 0) return ReadResult::kEmpty;
+    if (available < wire::kMinimumPacketRingBytes) {
+      return fail(CorruptReason::kTooFewBytesAvailable);
+    }
+  }
+
+  // The descriptor is copied once into private memory; only this copy is ever used.
+  wire::PacketDescriptor descriptor;
+  copy_out(read_index_, reinterpret_cast<std::byte*>(&descriptor), sizeof descriptor);
+  const uint32_t maximum = buffer.size() > wire::kMaximumPacketBytes
+                               ? wire::kMaximumPacketBytes
+                               : static_cast<uint32_t>(buffer.size());
+  CorruptReason reason = wire::validate_descriptor(descriptor, available, maximum);
+  if (reason == CorruptReason::kPacketBeyondAvailable) {
+    // The cached write_index may be stale; only a fresh one can prove the packet incomplete.
+    // A producer publishes whole packets, so a packet past a fresh index never completes.
+    if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
+    available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
+    reason = wire::validate_descriptor(descriptor, available, maximum);
+  }
+  if (reason != CorruptReason::kNone) return fail(reason);
+
+  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
+  std::memcpy(buffer.data(), &descriptor, sizeof descriptor);
+  copy_out(detail::advance(read_index_, wire::kDescriptorSize, size),
+           buffer.data() + wire::kDescriptorSize, packet_bytes - wire::kDescriptorSize);
+  reason = wire::parse_packet(buffer.first(packet_bytes), packet);
+  if (reason != CorruptReason::kNone) return fail(reason);
+  // The trailer's 8 bytes are published (checked above) but not read (decisions.md §8).
+  read_index_ = detail::advance(read_index_, packet_bytes + wire::kTrailerSize, size);
+  return ReadResult::kPacket;
+}
+
+bool IncomingRing::commit_read() {
+  if (corrupt() || read_index_ == committed_index_) return false;
+  const uint32_t consumed = uncommitted_bytes();
+  // Release pairs with the producer's acquire load of read_index: our copies out of
+  // [committed, read_index) are complete before it may overwrite them.
+  detail::control_word(view_.control, wire::kReadIndexOffset)
+      .store(read_index_, std::memory_order_release);
+  committed_index_ = read_index_;
+
+  // Rule B (wire-format.md §3.3). Step 1: no pending-send protocol without the feature bit.
+  const uint32_t features =
+      detail::control_word(view_.control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
+  if ((features & wire::kFeaturePendingSendSize) == 0) return false;
+  // Step 2, full fence (store -> load): the new read_index must be visible before we read
+  // pending_send_sz. Pairs with the producer's fence in request_space(); without it the
+  // producer could miss our read_index while we miss its pending_send_sz: lost wakeup.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const uint32_t pending = detail::control_word(view_.control, wire::kPendingSendSizeOffset)
+                               .load(std::memory_order_relaxed);
+  if (pending == 0) return false;
+  if (!refresh_write_index(std::memory_order_acquire)) return false;
+  const uint32_t free_after =
+      wire::ring_free_bytes(view_.data_size, cached_write_index_, read_index_);
+  // A hostile producer can make this inconsistent; it only affects the answer, never memory.
+  const uint32_t free_before = free_after >= consumed ? free_after - consumed : 0;
+  return wire::consumer_should_signal(features, pending, free_before, free_after);
+}
+
+void IncomingRing::mask_interrupts() {
+  if (corrupt()) return;
+  // Relaxed: the mask only suppresses signals; unmask_and_check() provides the ordering.
+  detail::control_word(view_.control, wire::kInterruptMaskOffset)
+      .store(1, std::memory_order_relaxed);
+}
+
+bool IncomingRing::unmask_and_check() {
+  if (corrupt()) return true;
+  detail::control_word(view_.control, wire::kInterruptMaskOffset)
+      .store(0, std::memory_order_relaxed);
+  // Full fence (store -> load), pairs with the producer's fence in commit(): either it sees
+  // the mask cleared and signals, or we see its new write_index here. Without it a packet
+  // written between our last read and the unmask would never be signalled.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!refresh_write_index(std::memory_order_acquire)) return true;
+  return cached_write_index_ != read_index_;
+}
+
+bool IncomingRing::has_data() {
+  if (corrupt()) return true;
+  // Acquire: a read() that follows may use this index without loading it again.
+  if (!refresh_write_index(std::memory_order_acquire)) return true;
+  return cached_write_index_ != read_index_;
+}
+
+}  // namespace vmb::ring

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// OutgoingRing (outgoing_ring.h): gather-write at a private write index, publication by
+// commit() with rule A, and the producer half of rule B. The hot path is a few compares, one
+// memcpy per gather piece and, per commit, one release store, one fence and two loads. The
+// consumer's read_index is loaded only when the cached free space is too small or at commit,
+// and validated on every load. Not here: queueing, signalling, blocking.
+#include "vmbkit/ring/outgoing_ring.h"
+
+#include <cstring>
+
+#include "ring/shared_control.h"
+#include "vmbkit/wire/packet_encoder.h"
+#include "vmbkit/wire/packet_view.h"
+
+namespace vmb::ring {
+
+using wire::CorruptReason;
+
+OutgoingRing::OutgoingRing(const RingView& view) : view_(view) {
+  if (!is_usable(view_)) {
+    view_ = RingView{};
+    reason_ = CorruptReason::kUnusableView;
+    return;
+  }
+  // Our own field: nobody else stores it, but the page is shared, so it is checked like any
+  // other value read from it.
+  const uint32_t start =
+      detail::control_word(view_.control, wire::kWriteIndexOffset).load(std::memory_order_relaxed);
+  if (const CorruptReason reason = detail::check_index(start, view_.data_size);
+      reason != CorruptReason::kNone) {
+    fail(reason);
+    return;
+  }
+  write_index_ = start;
+  committed_index_ = start;
+  // A cache that claims only 8 free bytes: smaller than any packet, so the first write loads
+  // the real read_index instead of trusting a guess.
+  cached_read_index_ = detail::advance(start, wire::kTrailerSize, view_.data_size);
+}
+
+void OutgoingRing::fail(CorruptReason reason) {
+  if (reason_ == CorruptReason::kNone) reason_ = reason;
+}
+
+uint32_t OutgoingRing::uncommitted_bytes() const {
+  return wire::ring_used_bytes(view_.data_size, write_index_, committed_index_);
+}
+
+bool OutgoingRing::refresh_read_index(std::memory_order order) {
+  const uint32_t loaded = detail::control_word(view_.control, wire::kReadIndexOffset).load(order);
+  if (const CorruptReason reason = detail::check_index(loaded, view_.data_size);
+      reason != CorruptReason::kNone) {
+    fail(reason);
+    return false;
+  }
+  cached_read_index_ = loaded;
+  return true;
+}
+
+// Copies into the data area at `at`, wrapping once.
+// Safety: at < data_size and length <= data_size (callers only copy parts of a packet that
+// fits), so with a double mapping data[at, at + length) is inside the 2 * data_size mapping,
+// and otherwise the two pieces are inside data[0, data_size).
+inline void OutgoingRing::copy_in(uint32_t at, const std::byte* from, uint32_t length) {
+  if (view_.data_doubled || length <= view_.data_size - at) {
+    std::memcpy(view_.data + at, from, length);
+    return;
+  }
+  const uint32_t first = view_.data_size - at;
+  std::memcpy(view_.data + at, from, first);
+  std::memcpy(view_.data, from + first, length - first);
+}
+
+// Zero padding after the payload (at most 7 bytes).
+inline void OutgoingRing::zero_in(uint32_t at, uint32_t length) {
+  static constexpr std::byte kZeros[8] = {};
+  copy_in(at, kZeros, length);
+}
+
+WriteResult OutgoingRing::try_write(const OutgoingPacket& packet) {
+  if (corrupt()) return WriteResult::kCorrupt;
+  const auto type = static_cast<uint16_t>(packet.type);
+  if (!wire::is_accepted_type(type) || (packet.flags & ~wire::kDefinedPacketFlags) != 0) {
+    return WriteResult::kInvalidPacket;
+  }
+  uint64_t payload_bytes = 0;
+  for (const std::span<const std::byte>& piece : packet.payload) payload_bytes += piece.size();
+  const uint64_t extended_bytes = packet.extended_header.size();
+  const wire::PacketLayout layout = wire::layout_packet(extended_bytes, payload_bytes);
+  if (!layout.valid) return WriteResult::kInvalidPacket;
+
+  // Never fill the ring completely: free must exceed packet + trailer (wire-format.md §1.2).
+  const uint32_t size = view_.data_size;
+  const uint32_t ring_bytes = layout.ring_bytes();
+  if (wire::ring_free_bytes(size, write_index_, cached_read_index_) <= ring_bytes) {
+    // Acquire pairs with the consumer's release store of read_index: it has finished copying
+    // out the bytes we are about to overwrite. Without it the copy below could race the read.
+    if (!refresh_read_index(std::memory_order_acquire)) return WriteResult::kCorrupt;
+    if (wire::ring_free_bytes(size, write_index_, cached_read_index_) <= ring_bytes) {
+      return WriteResult::kFull;
+    }
+  }
+
+  const uint32_t start = write_index_;
+  const wire::PacketDescriptor descriptor{type, layout.offset8, layout.len8, packet.flags,
+                                          packet.transaction_id};
+  copy_in(start, reinterpret_cast<const std::byte*>(&descriptor), sizeof descriptor);
+  uint32_t at = detail::advance(start, wire::kDescriptorSize, size);
+  if (extended_bytes != 0) {
+    copy_in(at, packet.extended_header.data(), static_cast<uint32_t>(extended_bytes));
+    at = detail::advance(at, static_cast<uint32_t>(extended_bytes), size);
+  }
+  for (const std::span<const std::byte>& piece : packet.payload) {
+    if (piece.empty()) continue;
+    const auto length = static_cast<uint32_t>(piece.size());
+    copy_in(at, piece.data(), length);
+    at = detail::advance(at, length, size);
+  }
+  const auto padding = static_cast<uint32_t>(
+      layout.packet_bytes() - (wire::kDescriptorSize + extended_bytes + payload_bytes));
+  if (padding != 0) {
+    zero_in(at, padding);
+    at = detail::advance(at, padding, size);
+  }
+  const uint64_t trailer = wire::trailer_for(start);
+  copy_in(at, reinterpret_cast<const std::byte*>(&trailer), sizeof trailer);
+  write_index_ = detail::advance(at, wire::kTrailerSize, size);
+  return WriteResult::kWritten;
+}
+
+WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint64_t transaction_id,
+                                    std::span<const std::byte> payload) {
+  const OutgoingPacket packet{type, flags, transaction_id, {}, {&payload, 1}};
+  return try_write(packet);
+}
+
+bool OutgoingRing::commit() {
+  if (corrupt() || write_index_ == committed_index_) return false;
+  const uint32_t old_write_index = committed_index_;
+  // Release pairs with the consumer's acquire load of write_index: it never sees the new
+  // index before the packet bytes. Without it the consumer could copy stale bytes.
+  detail::control_word(view_.control, wire::kWriteIndexOffset)
+      .store(write_index_, std::memory_order_release);
+  committed_index_ = write_index_;
+  // Full fence (store -> load): the consumer unmasks or publishes read_index and then
+  // re-checks write_index; we publish write_index and then check its mask and read_index.
+  // Without the fence both loads could see the old values and the wakeup would be lost.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const uint32_t mask = detail::control_word(view_.control, wire::kInterruptMaskOffset)
+                            .load(std::memory_order_relaxed);
+  // Acquire (not just relaxed) so the loaded value may also refresh the space cache.
+  if (!refresh_read_index(std::memory_order_acquire)) return false;
+  return wire::producer_should_signal(mask, cached_read_index_, old_write_index);
+}
+
+void OutgoingRing::discard_uncommitted() { write_index_ = committed_index_; }
+
+SpaceRequest OutgoingRing::request_space(uint32_t ring_bytes) {
+  if (corrupt()) return SpaceRequest::kCorrupt;
+  // The consumer measures free space against the published write_index, so uncommitted bytes
+  // count as part of what we wait for.
+  const uint64_t wanted = uint64_t{ring_bytes} + uncommitted_bytes();
+  const auto pending = static_cast<uint32_t>(wanted > UINT32_MAX ? UINT32_MAX : wanted);
+  detail::control_word(view_.control, wire::kPendingSendSizeOffset)
+      .store(pending, std::memory_order_relaxed);
+  // Full fence (store -> load), mirror of the consumer's rule-B fence: either the consumer
+  // sees pending_send_sz after publishing read_index, or we see its new read_index here.
+  // Without it both could miss the other and the producer would wait forever.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!refresh_read_index(std::memory_order_acquire)) return SpaceRequest::kCorrupt;
+  if (wire::ring_free_bytes(view_.data_size, write_index_, cached_read_index_) > ring_bytes) {
+    return SpaceRequest::kAvailable;
+  }
+  return SpaceRequest::kWaitForSignal;
+}
+
+void OutgoingRing::clear_space_request() {
+  if (view_.control == nullptr) return;
+  detail::control_word(view_.control, wire::kPendingSendSizeOffset)
+      .store(0, std::memory_order_relaxed);
+}
+
+}  // namespace vmb::ring
