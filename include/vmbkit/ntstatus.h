@@ -30,6 +30,10 @@ typedef int32_t NTSTATUS;
   X(STATUS_INVALID_PARAMETER_1, 0xC00000EF, "the first argument is invalid")              \
   X(STATUS_INVALID_PARAMETER_2, 0xC00000F0, "the second argument is invalid")             \
   X(STATUS_INVALID_PARAMETER_3, 0xC00000F1, "the third argument is invalid")              \
+  X(STATUS_INVALID_PARAMETER_4, 0xC00000F2, "the fourth argument is invalid")             \
+  X(STATUS_INVALID_PARAMETER_5, 0xC00000F3, "the fifth argument is invalid")              \
+  X(STATUS_INVALID_PARAMETER_6, 0xC00000F4, "the sixth argument is invalid")              \
+  X(STATUS_OBJECT_NAME_COLLISION, 0xC0000035, "an offer with this type and instance exists") \
   X(STATUS_CANCELLED, 0xC0000120, "the request was cancelled")                            \
   X(STATUS_INVALID_DEVICE_STATE, 0xC0000184, "the channel is not in a state for this call") \
   X(STATUS_DEVICE_REMOVED, 0xC00002B6, "the channel was closed, failed or removed")       \
