@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* vmbkit's own C functions next to KMCL (prefix VmbKit): creating and closing a bus, allocating
+ * guest memory that external data and GPADLs can describe, the reason a channel failed, and the
+ * library's log callback. KMCL has no counterpart for these; on Windows the bus and guest memory
+ * come from the system. C11 and C++. */
+#ifndef VMBKIT_KMCL_VMBKIT_EXTENSIONS_H_
+#define VMBKIT_KMCL_VMBKIT_EXTENSIONS_H_
+
+#include "vmbkit/kmcl/kmcl_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Creates an in-process bus that pairs server and client channels of this process. The returned
+ * device object is the ParentDeviceObject of VmbChannelAllocate and owns the guest memory of its
+ * client endpoints. STATUS_INVALID_PARAMETER NULL Bus, STATUS_INSUFFICIENT_RESOURCES. */
+VMBKIT_API NTSTATUS VmbKitLoopbackBusCreate(PDEVICE_OBJECT* Bus);
+
+/* Closes a bus. Channels still allocated on it keep it alive until their VmbChannelCleanup; the
+ * caller must not use the Bus pointer afterwards. NULL is ignored. */
+VMBKIT_API VOID VmbKitBusClose(PDEVICE_OBJECT Bus);
+
+/* Allocates ByteCount bytes of zeroed, page-aligned guest memory of the bus and an MDL over them
+ * (for external data and GPADLs). Free with VmbKitFreeGuestBuffer. Any thread.
+ * _1 bad bus, _2 ByteCount 0, _3 NULL Buffer, _4 NULL Mdl, STATUS_INSUFFICIENT_RESOURCES guest
+ * memory exhausted. */
+VMBKIT_API NTSTATUS VmbKitAllocateGuestBuffer(PDEVICE_OBJECT Bus, UINT32 ByteCount, PVOID* Buffer,
+                                              PMDL* Mdl);
+
+/* Frees what VmbKitAllocateGuestBuffer returned. The memory must no longer be described by a
+ * packet in flight or a GPADL. Mismatched or NULL arguments are ignored. */
+VMBKIT_API VOID VmbKitFreeGuestBuffer(PDEVICE_OBJECT Bus, PVOID Buffer, PMDL Mdl);
+
+/* Why a channel failed (decisions.md §7). *FailureStatus: STATUS_SUCCESS while the channel has
+ * not failed, else the recorded status (STATUS_DATA_ERROR for a peer's protocol violation).
+ * Description (optional, DescriptionSize bytes) receives a NUL-terminated explanation, truncated
+ * to fit. Any thread. _1 bad channel, _2 NULL FailureStatus, _3 NULL Description with a non-zero
+ * DescriptionSize. */
+VMBKIT_API NTSTATUS VmbKitChannelGetFailureReason(VMBCHANNEL Channel, NTSTATUS* FailureStatus,
+                                                  char* Description, UINT32 DescriptionSize);
+
+/* Severity of a log message. */
+typedef enum _VMBKIT_LOG_LEVEL {
+  VmbKitLogLevelError = 0,
+  VmbKitLogLevelWarning = 1,
+  VmbKitLogLevelInfo = 2,
+  VmbKitLogLevelDebug = 3
+} VMBKIT_LOG_LEVEL;
+
+/* Receives the library's log messages (NUL-terminated, no trailing newline). May be called from
+ * any library thread, concurrently; must not call back into the library. */
+typedef VOID VMBKIT_LOG_CALLBACK(PVOID Context, VMBKIT_LOG_LEVEL Level, const char* Message);
+typedef VMBKIT_LOG_CALLBACK* PVMBKIT_LOG_CALLBACK;
+
+/* Replaces the log callback for the whole process; messages above MaximumLevel are not
+ * formatted. NULL Callback restores the default (warnings and errors to stderr). The library
+ * never prints anything else. */
+VMBKIT_API VOID VmbKitSetLogCallback(PVMBKIT_LOG_CALLBACK Callback, PVOID Context,
+                                     VMBKIT_LOG_LEVEL MaximumLevel);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMBKIT_KMCL_VMBKIT_EXTENSIONS_H_ */
