@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The Windows kernel types that KMCL code uses, with Windows (LLP64) widths on Linux x86-64:
  * ULONG and LONG are 32 bits, ULONG_PTR and PFN_NUMBER 64. C11 and C++. This header declares
- * types only; the MDL helpers (IoAllocateMdl, MmGetMdlPfnArray, ...) are in vmbkit/mdl.h. */
+ * types only; the MDL helpers (IoAllocateMdl, MmGetMdlPfnArray, ...) are in vmbkit/mdl.h.
+ * Layouts are pinned by static_asserts in src/memory/nt_types_test.cc (C++) and
+ * tests/c_api (C11). */
 #ifndef VMBKIT_NT_TYPES_H_
 #define VMBKIT_NT_TYPES_H_
 
@@ -23,6 +25,9 @@
 typedef void* PVOID;
 typedef uint8_t BOOLEAN;
 typedef BOOLEAN* PBOOLEAN;
+typedef char CHAR;
+typedef CHAR* PCHAR;
+typedef char CCHAR;
 typedef uint8_t UCHAR;
 typedef UCHAR* PUCHAR;
 typedef int16_t CSHORT;
@@ -80,6 +85,30 @@ typedef const UNICODE_STRING* PCUNICODE_STRING;
 /* Opaque kernel objects. In vmbkit a DEVICE_OBJECT is a bus (VmbKitLoopbackBusCreate, ...). */
 typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT;
 typedef struct _EPROCESS* PEPROCESS;
+
+/* Processor modes; vmbkit code is always "kernel mode" (MmMapLockedPagesSpecifyCache). */
+typedef CCHAR KPROCESSOR_MODE;
+typedef enum _MODE { KernelMode, UserMode, MaximumMode } MODE;
+
+/* Cache types of MmMapLockedPagesSpecifyCache (accepted and ignored: guest memory is ordinary
+ * cached shared memory). */
+typedef enum _MEMORY_CACHING_TYPE {
+  MmNotMapped = -1,
+  MmNonCached = 0,
+  MmCached = 1,
+  MmWriteCombined = 2,
+  MmHardwareCoherentCached = 3,
+  MmNonCachedUnordered = 4,
+  MmUSWCCached = 5,
+  MmMaximumCacheType = 6
+} MEMORY_CACHING_TYPE;
+
+/* Priorities of MmGetSystemAddressForMdlSafe (accepted and ignored). */
+typedef enum _MM_PAGE_PRIORITY {
+  LowPagePriority = 0,
+  NormalPagePriority = 16,
+  HighPagePriority = 32
+} MM_PAGE_PRIORITY;
 
 /* Memory descriptor list, with the Windows x64 layout (48 bytes); the PFN array follows the
  * struct in the same allocation. */
