@@ -53,10 +53,17 @@ class GpaRangeList {
     using iterator_category = std::input_iterator_tag;
     using value_type = GpaRange;
     using difference_type = std::ptrdiff_t;
+    using reference = GpaRange;  // ranges are decoded on access, not stored
+    using pointer = void;
     Iterator() = default;
     Iterator(const std::byte* at, uint32_t remaining) : at_(at), remaining_(remaining) {}
     GpaRange operator*() const;
     Iterator& operator++();
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++*this;
+      return before;
+    }
     bool operator==(const Iterator& other) const { return remaining_ == other.remaining_; }
 
    private:
