@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for IncomingRing: every refusal branch the ring itself owns (unusable view, own
+// read_index, write_index on each load, too few bytes, packet larger than the buffer), the
+// sticky failure, batched reads with one commit, rule B edge cases and rule C masking.
+// Packet-content rejections are covered per branch in src/wire/packet_view_test.cc and end to
+// end by the malformed vectors (ring_vectors_test.cc).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "testing/ring_memory.h"
+#include "vmbkit/ring/incoming_ring.h"
+#include "vmbkit/ring/outgoing_ring.h"
+
+namespace vmb::ring {
+namespace {
+
+using testing::RingMemory;
+using wire::CorruptReason;
+using wire::PacketType;
+
+void write_committed(const RingView& view, size_t payload_bytes, int count = 1) {
+  OutgoingRing ring(view);
+  const std::vector<std::byte> payload(payload_bytes, std::byte{0x42});
+  for (int i = 0; i < count; ++i) {
+    ASSERT_EQ(ring.try_write(PacketType::kDataInBand, 0, static_cast<uint64_t>(i), payload),
+              WriteResult::kWritten);
+  }
+  (void)ring.commit();
+}
+
+class IncomingRingTest : public ::testing::Test {
+ protected:
+  RingMemory memory_{4096, false, wire::kFeaturePendingSendSize};
+  std::vector<std::byte> buffer_ = std::vector<std::byte>(4096);
+  wire::PacketView view_;
+};
+
+TEST_F(IncomingRingTest, RefusesUnusableView) {
+  RingView view = memory_.view();
+  view.data_size = 100;
+  IncomingRing ring(view);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kUnusableView);
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  EXPECT_TRUE(ring.has_data());
+  EXPECT_TRUE(ring.unmask_and_check());
+}
+
+TEST_F(IncomingRingTest, RefusesOwnReadIndexOutOfRange) {
+  memory_.set_control_word(wire::kReadIndexOffset, 4096);
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexOutOfRange);
+}
+
+TEST_F(IncomingRingTest, RefusesOwnReadIndexMisaligned) {
+  memory_.set_control_word(wire::kReadIndexOffset, 1);
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexMisaligned);
+}
+
+TEST_F(IncomingRingTest, EmptyRingReadsEmpty) {
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kEmpty);
+  EXPECT_FALSE(ring.has_data());
+  EXPECT_FALSE(ring.commit_read());
+  EXPECT_FALSE(ring.corrupt());
+}
+
+TEST_F(IncomingRingTest, RefusesWriteIndexOutOfRangeOnHasData) {
+  IncomingRing ring(memory_.view());
+  memory_.set_control_word(wire::kWriteIndexOffset, 0x2000);
+  EXPECT_TRUE(ring.has_data());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexOutOfRange);
+}
+
+TEST_F(IncomingRingTest, RefusesWriteIndexMisalignedOnUnmask) {
+  IncomingRing ring(memory_.view());
+  memory_.set_control_word(wire::kWriteIndexOffset, 0x22);
+  EXPECT_TRUE(ring.unmask_and_check());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexMisaligned);
+}
+
+TEST_F(IncomingRingTest, RefusesBadWriteIndexDuringRuleB) {
+  write_committed(memory_.view(), 8);
+  memory_.set_control_word(wire::kPendingSendSizeOffset, 100);
+  IncomingRing ring(memory_.view());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  memory_.set_control_word(wire::kWriteIndexOffset, 0xFFFFFFF8);
+  EXPECT_FALSE(ring.commit_read());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexOutOfRange);
+}
+
+TEST_F(IncomingRingTest, RefusesFewerThan24BytesAvailable) {
+  memory_.set_control_word(wire::kWriteIndexOffset, 16);
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kTooFewBytesAvailable);
+}
+
+TEST_F(IncomingRingTest, RefusesPacketLargerThanTheBuffer) {
+  write_committed(memory_.view(), 100);  // 120-byte packet
+  IncomingRing ring(memory_.view());
+  std::vector<std::byte> small(112);
+  EXPECT_EQ(ring.read(small, &view_), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kPacketTooLarge);
+}
+
+TEST_F(IncomingRingTest, AcceptsPacketExactlyTheBufferSize) {
+  write_committed(memory_.view(), 100);
+  IncomingRing ring(memory_.view());
+  std::vector<std::byte> exact(120);
+  EXPECT_EQ(ring.read(exact, &view_), ReadResult::kPacket);
+}
+
+TEST_F(IncomingRingTest, BufferSmallerThanADescriptorRefusesEveryPacket) {
+  write_committed(memory_.view(), 0);
+  IncomingRing ring(memory_.view());
+  std::vector<std::byte> tiny(8);
+  EXPECT_EQ(ring.read(tiny, &view_), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kPacketTooLarge);
+}
+
+TEST_F(IncomingRingTest, FailureIsStickyAndKeepsTheFirstReason) {
+  write_committed(memory_.view(), 8);
+  memory_.data()[0] = std::byte{0};  // type 0
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kUnknownType);
+  memory_.data()[0] = std::byte{6};  // repaired: still failed
+  memory_.set_control_word(wire::kWriteIndexOffset, 3);
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  EXPECT_TRUE(ring.has_data());
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kUnknownType);
+}
+
+TEST_F(IncomingRingTest, ReadsABatchAndPublishesOnce) {
+  write_committed(memory_.view(), 24, 3);  // 3 x 48 ring bytes
+  IncomingRing ring(memory_.view());
+  for (uint64_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+    EXPECT_EQ(view_.transaction_id, i);
+    EXPECT_EQ(view_.payload.size(), 24u);
+  }
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kEmpty);
+  EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 0u) << "published before commit";
+  EXPECT_EQ(ring.uncommitted_bytes(), 144u);
+  EXPECT_FALSE(ring.commit_read());  // producer not waiting
+  EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 144u);
+  EXPECT_FALSE(ring.commit_read());
+}
+
+TEST_F(IncomingRingTest, RuleBSignalsOnceWhenBatchCrossesThreshold) {
+  write_committed(memory_.view(), 992, 4);  // 4 x 1016 ring bytes: 32 bytes stay free
+  memory_.set_control_word(wire::kPendingSendSizeOffset, 1500);
+  IncomingRing ring(memory_.view());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_FALSE(ring.commit_read());  // free 32 -> 1048: not above 1500
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_TRUE(ring.commit_read());  // 1048 -> 2064
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_FALSE(ring.commit_read());  // already above
+}
+
+TEST_F(IncomingRingTest, RuleBIgnoresInterruptMask) {
+  write_committed(memory_.view(), 992, 4);
+  memory_.set_control_word(wire::kPendingSendSizeOffset, 100);
+  IncomingRing ring(memory_.view());
+  ring.mask_interrupts();
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_TRUE(ring.commit_read());
+}
+
+TEST_F(IncomingRingTest, MaskAndUnmaskFollowRuleC) {
+  IncomingRing ring(memory_.view());
+  ring.mask_interrupts();
+  EXPECT_EQ(memory_.control_word(wire::kInterruptMaskOffset), 1u);
+  EXPECT_FALSE(ring.unmask_and_check());
+  EXPECT_EQ(memory_.control_word(wire::kInterruptMaskOffset), 0u);
+  ring.mask_interrupts();
+  write_committed(memory_.view(), 8);  // arrives while masked: no signal was due
+  EXPECT_TRUE(ring.unmask_and_check());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_FALSE(ring.unmask_and_check());  // read (even uncommitted) means drained
+}
+
+TEST_F(IncomingRingTest, ProducerSeesMaskWhileConsumerDrains) {
+  IncomingRing incoming(memory_.view());
+  OutgoingRing outgoing(memory_.view());
+  const std::vector<std::byte> payload(8);
+  incoming.mask_interrupts();
+  ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 1, payload), WriteResult::kWritten);
+  EXPECT_FALSE(outgoing.commit());  // masked
+  EXPECT_TRUE(incoming.unmask_and_check());
+  ASSERT_EQ(incoming.read(buffer_, &view_), ReadResult::kPacket);
+  (void)incoming.commit_read();
+  ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 2, payload), WriteResult::kWritten);
+  EXPECT_TRUE(outgoing.commit());  // unmasked and empty
+}
+
+TEST_F(IncomingRingTest, ReadsPacketsAcrossManyWraps) {
+  OutgoingRing outgoing(memory_.view());
+  IncomingRing incoming(memory_.view());
+  for (uint64_t i = 0; i < 1000; ++i) {
+    std::vector<std::byte> payload(i % 200 + 1, static_cast<std::byte>(i));
+    ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, i, payload), WriteResult::kWritten);
+    (void)outgoing.commit();
+    ASSERT_EQ(incoming.read(buffer_, &view_), ReadResult::kPacket);
+    EXPECT_EQ(view_.transaction_id, i);
+    EXPECT_EQ(view_.payload[payload.size() - 1], static_cast<std::byte>(i));
+    (void)incoming.commit_read();
+  }
+  EXPECT_FALSE(incoming.corrupt());
+  EXPECT_FALSE(outgoing.corrupt());
+}
+
+}  // namespace
+}  // namespace vmb::ring
