@@ -21,7 +21,9 @@
 #ifdef __cplusplus
 #define VMBKIT_STATIC_CAST_(type, value) static_cast<type>(value)
 #define VMBKIT_REINTERPRET_CAST_(type, value) reinterpret_cast<type>(value)
+#define VMBKIT_NOEXCEPT_ noexcept
 #else
+#define VMBKIT_NOEXCEPT_
 #define VMBKIT_STATIC_CAST_(type, value) ((type)(value))
 #define VMBKIT_REINTERPRET_CAST_(type, value) ((type)(value))
 #endif
@@ -78,17 +80,18 @@ extern "C" {
 #endif
 
 /* Offset of an address within its 4 KiB page. */
-static inline ULONG VmbKitByteOffset(const volatile void* Va) {
+static inline ULONG VmbKitByteOffset(const volatile void* Va) VMBKIT_NOEXCEPT_ {
   return VMBKIT_STATIC_CAST_(ULONG,
                              VMBKIT_REINTERPRET_CAST_(ULONG_PTR, Va) & (VMBKIT_PAGE_SIZE - 1u));
 }
 /* The page-aligned address of the page holding Va. */
-static inline PVOID VmbKitPageAlign(const volatile void* Va) {
+static inline PVOID VmbKitPageAlign(const volatile void* Va) VMBKIT_NOEXCEPT_ {
   return VMBKIT_REINTERPRET_CAST_(
       PVOID, VMBKIT_REINTERPRET_CAST_(ULONG_PTR, Va) & ~VMBKIT_STATIC_CAST_(ULONG_PTR, 4095u));
 }
 /* Pages spanned by Size bytes starting at Va (0 for Size 0). */
-static inline ULONG VmbKitAddressAndSizeToSpanPages(const volatile void* Va, SIZE_T Size) {
+static inline ULONG VmbKitAddressAndSizeToSpanPages(const volatile void* Va,
+                                                    SIZE_T Size) VMBKIT_NOEXCEPT_ {
   return VMBKIT_STATIC_CAST_(
       ULONG, (VmbKitByteOffset(Va) + Size + (VMBKIT_PAGE_SIZE - 1u)) >> VMBKIT_PAGE_SHIFT);
 }
@@ -98,7 +101,7 @@ static inline ULONG VmbKitAddressAndSizeToSpanPages(const volatile void* Va, SIZ
 #define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size) VmbKitAddressAndSizeToSpanPages((Va), (Size))
 
 /* Bytes of an MDL (header plus PFN array) describing Length bytes at Base. */
-SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
+SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length) VMBKIT_NOEXCEPT_;
 
 /* Allocates an MDL for Length bytes at VirtualAddress (Length <= VMBKIT_MAXIMUM_MDL_LENGTH).
  * The MDL is not yet built: its PFNs are VMBKIT_INVALID_PFN until MmBuildMdlForNonPagedPool
@@ -106,17 +109,17 @@ SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
  * not NULL (vmbkit has no IRPs). SecondaryBuffer and ChargeQuota are ignored. Free with
  * IoFreeMdl. Thread-safe. */
 PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
-                   PVOID Irp);
+                   PVOID Irp) VMBKIT_NOEXCEPT_;
 
 /* Frees an MDL from IoAllocateMdl (only that MDL, not the chain behind Next), unmapping any
  * mapping MmMapLockedPagesSpecifyCache made for it. NULL is ignored. */
-VOID IoFreeMdl(PMDL Mdl);
+VOID IoFreeMdl(PMDL Mdl) VMBKIT_NOEXCEPT_;
 
 /* Fills the PFN array of an MDL whose buffer lies in guest memory mapped in this process, sets
  * MappedSystemVa to the buffer and MDL_SOURCE_IS_NONPAGED_POOL. If the buffer is not entirely
  * inside one guest-memory mapping, sets VMBKIT_MDL_OUTSIDE_GUEST_MEMORY instead, fills the PFNs
  * with VMBKIT_INVALID_PFN and leaves MappedSystemVa NULL. Thread-safe for distinct MDLs. */
-VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
+VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList) VMBKIT_NOEXCEPT_;
 
 /* Maps the MDL's pages contiguously and returns the address of its first byte (StartVa's
  * page + ByteOffset in the new mapping), sets MappedSystemVa and MDL_MAPPED_TO_SYSTEM_VA.
@@ -128,18 +131,19 @@ VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
  * or the mapping fails. Not thread-safe for one MDL. */
 PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
                                    MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,
-                                   ULONG BugCheckOnFailure, ULONG Priority);
+                                   ULONG BugCheckOnFailure, ULONG Priority) VMBKIT_NOEXCEPT_;
 
 /* Undoes MmMapLockedPagesSpecifyCache: BaseAddress must be what it returned for this MDL. */
-VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
+VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList) VMBKIT_NOEXCEPT_;
 
 /* vmbkit: TRUE if Mdl may be sent as external data, FALSE if MmBuildMdlForNonPagedPool found
  * it outside guest memory (VMBKIT_MDL_OUTSIDE_GUEST_MEMORY) or Mdl is NULL. */
-BOOLEAN VmbKitMdlIsUsable(const MDL* Mdl);
+BOOLEAN VmbKitMdlIsUsable(const MDL* Mdl) VMBKIT_NOEXCEPT_;
 
 /* Initialises an MDL in caller storage (MmSizeOfMdl bytes) for Length bytes at BaseVa. Like
  * the Windows macro it touches neither the PFN array nor the pages. */
-static inline VOID MmInitializeMdl(PMDL MemoryDescriptorList, PVOID BaseVa, SIZE_T Length) {
+static inline VOID MmInitializeMdl(PMDL MemoryDescriptorList, PVOID BaseVa,
+                                   SIZE_T Length) VMBKIT_NOEXCEPT_ {
   MemoryDescriptorList->Next = NULL;
   /* Truncated to CSHORT as Windows does for MDLs past 32 KiB; vmbkit never reads Size back. */
   MemoryDescriptorList->Size = VMBKIT_STATIC_CAST_(
@@ -152,24 +156,24 @@ static inline VOID MmInitializeMdl(PMDL MemoryDescriptorList, PVOID BaseVa, SIZE
   MemoryDescriptorList->ByteOffset = VmbKitByteOffset(BaseVa);
 }
 
-static inline ULONG MmGetMdlByteCount(const MDL* Mdl) { return Mdl->ByteCount; }
-static inline ULONG MmGetMdlByteOffset(const MDL* Mdl) { return Mdl->ByteOffset; }
-static inline PVOID MmGetMdlBaseVa(const MDL* Mdl) { return Mdl->StartVa; }
+static inline ULONG MmGetMdlByteCount(const MDL* Mdl) VMBKIT_NOEXCEPT_ { return Mdl->ByteCount; }
+static inline ULONG MmGetMdlByteOffset(const MDL* Mdl) VMBKIT_NOEXCEPT_ { return Mdl->ByteOffset; }
+static inline PVOID MmGetMdlBaseVa(const MDL* Mdl) VMBKIT_NOEXCEPT_ { return Mdl->StartVa; }
 /* StartVa + ByteOffset: the buffer's address in the describing process (NULL + ByteOffset
  * for received MDLs, which have no such address: map them with
  * MmGetSystemAddressForMdlSafe). */
-static inline PVOID MmGetMdlVirtualAddress(const MDL* Mdl) {
+static inline PVOID MmGetMdlVirtualAddress(const MDL* Mdl) VMBKIT_NOEXCEPT_ {
   return VMBKIT_REINTERPRET_CAST_(
       PVOID, VMBKIT_REINTERPRET_CAST_(ULONG_PTR, Mdl->StartVa) + Mdl->ByteOffset);
 }
 /* The PFN array that follows the MDL. */
-static inline PPFN_NUMBER MmGetMdlPfnArray(PMDL Mdl) {
+static inline PPFN_NUMBER MmGetMdlPfnArray(PMDL Mdl) VMBKIT_NOEXCEPT_ {
   return VMBKIT_REINTERPRET_CAST_(PPFN_NUMBER, Mdl + 1);
 }
 /* The MDL's system address, mapping it first if needed; NULL on failure (see
  * MmMapLockedPagesSpecifyCache). Priority: NormalPagePriority etc., optionally with
  * MdlMappingNoWrite / MdlMappingNoExecute. */
-static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) {
+static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority) VMBKIT_NOEXCEPT_ {
   if ((Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) != 0) {
     return Mdl->MappedSystemVa;
   }

@@ -137,7 +137,7 @@ class GpadlReassembler {
   uint32_t gpadl_ = 0;
   uint16_t range_count_ = 0;
   size_t expected_words_ = 0;
-  bool failed_ = false;
+  GpadlFault failure_ = GpadlFault::kNone;
   std::vector<uint64_t> words_;
 };
 
