@@ -112,22 +112,27 @@ ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* pac
 bool IncomingRing::commit_read() {
   if (corrupt() || read_index_ == committed_index_) return false;
   const uint32_t consumed = uncommitted_bytes();
-  // Release pairs with the producer's acquire load of read_index: our copies out of
-  // [committed, read_index) are complete before it may overwrite them.
-  detail::control_word(view_.control, wire::kReadIndexOffset)
-      .store(read_index_, std::memory_order_release);
-  committed_index_ = read_index_;
-
-  // Rule B (wire-format.md §3.3). Step 1: no pending-send protocol without the feature bit.
+  // Rule B (wire-format.md §3.3), step 1: no pending-send protocol without the feature bit.
   const uint32_t features =
       detail::control_word(view_.control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
-  if ((features & wire::kFeaturePendingSendSize) == 0) return false;
-  // Step 2, full fence (store -> load): the new read_index must be visible before we read
-  // pending_send_sz. Pairs with the producer's fence in request_space(); without it the
-  // producer could miss our read_index while we miss its pending_send_sz: lost wakeup.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  auto read_index = detail::control_word(view_.control, wire::kReadIndexOffset);
+  if ((features & wire::kFeaturePendingSendSize) == 0) {
+    // Release pairs with the producer's acquire load of read_index: our copies out of
+    // [committed, read_index) are complete before it may overwrite them.
+    read_index.store(read_index_, std::memory_order_release);
+    committed_index_ = read_index_;
+    return false;
+  }
+  // Step 2, store -> load: seq_cst store of read_index (its release part as above), then a
+  // seq_cst load of pending_send_sz. Pairs with the producer's seq_cst store of
+  // pending_send_sz and load of read_index in request_space(): one of us sees the other's
+  // store. Without it the producer could miss our read_index while we miss its
+  // pending_send_sz, and it would wait forever. (Not a standalone fence: ThreadSanitizer does
+  // not model fences; on x86-64 this is one xchg.)
+  read_index.store(read_index_, std::memory_order_seq_cst);
+  committed_index_ = read_index_;
   const uint32_t pending = detail::control_word(view_.control, wire::kPendingSendSizeOffset)
-                               .load(std::memory_order_relaxed);
+                               .load(std::memory_order_seq_cst);
   if (pending == 0) return false;
   if (!refresh_write_index(std::memory_order_acquire)) return false;
   const uint32_t free_after =
@@ -146,13 +151,14 @@ void IncomingRing::mask_interrupts() {
 
 bool IncomingRing::unmask_and_check() {
   if (corrupt()) return true;
+  // seq_cst store of the mask, then a seq_cst load of write_index: pairs with the producer's
+  // seq_cst store of write_index and loads of the mask and read_index in commit(). Either it
+  // sees the mask cleared (and our published read_index) and signals, or we see its new
+  // write_index here. Without it a packet written between our last read and the unmask would
+  // never be signalled.
   detail::control_word(view_.control, wire::kInterruptMaskOffset)
-      .store(0, std::memory_order_relaxed);
-  // Full fence (store -> load), pairs with the producer's fence in commit(): either it sees
-  // the mask cleared and signals, or we see its new write_index here. Without it a packet
-  // written between our last read and the unmask would never be signalled.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!refresh_write_index(std::memory_order_acquire)) return true;
+      .store(0, std::memory_order_seq_cst);
+  if (!refresh_write_index(std::memory_order_seq_cst)) return true;
   return cached_write_index_ != read_index_;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // OutgoingRing (outgoing_ring.h): gather-write at a private write index, publication by
 // commit() with rule A, and the producer half of rule B. The hot path is a few compares, one
-// memcpy per gather piece and, per commit, one release store, one fence and two loads. The
+// memcpy per gather piece and, per commit, one sequentially consistent store and two loads. The
 // consumer's read_index is loaded only when the cached free space is too small or at commit,
 // and validated on every load. Not here: queueing, signalling, blocking.
 #include "vmbkit/ring/outgoing_ring.h"
@@ -137,19 +137,22 @@ WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint6
 bool OutgoingRing::commit() {
   if (corrupt() || write_index_ == committed_index_) return false;
   const uint32_t old_write_index = committed_index_;
-  // Release pairs with the consumer's acquire load of write_index: it never sees the new
-  // index before the packet bytes. Without it the consumer could copy stale bytes.
+  // A seq_cst store followed by seq_cst loads. Release part: pairs with the consumer's acquire
+  // load of write_index, so it never sees the new index before the packet bytes (else it
+  // copies stale bytes). Store -> load part (rule A, the "full barrier" of wire-format.md
+  // §3.4): the consumer clears interrupt_mask or publishes read_index and then re-loads
+  // write_index (unmask_and_check); we publish write_index and then load both. With both
+  // sides sequentially consistent, one of us sees the other's store; without it both loads
+  // could see old values and the wakeup would be lost. A standalone seq_cst fence would do
+  // the same, but ThreadSanitizer does not model fences; on x86-64 this is one xchg, on
+  // ARM64 stlr/ldar.
   detail::control_word(view_.control, wire::kWriteIndexOffset)
-      .store(write_index_, std::memory_order_release);
+      .store(write_index_, std::memory_order_seq_cst);
   committed_index_ = write_index_;
-  // Full fence (store -> load): the consumer unmasks or publishes read_index and then
-  // re-checks write_index; we publish write_index and then check its mask and read_index.
-  // Without the fence both loads could see the old values and the wakeup would be lost.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   const uint32_t mask = detail::control_word(view_.control, wire::kInterruptMaskOffset)
-                            .load(std::memory_order_relaxed);
-  // Acquire (not just relaxed) so the loaded value may also refresh the space cache.
-  if (!refresh_read_index(std::memory_order_acquire)) return false;
+                            .load(std::memory_order_seq_cst);
+  // The same load refreshes the space cache (seq_cst includes acquire).
+  if (!refresh_read_index(std::memory_order_seq_cst)) return false;
   return wire::producer_should_signal(mask, cached_read_index_, old_write_index);
 }
 
@@ -161,13 +164,13 @@ SpaceRequest OutgoingRing::request_space(uint32_t ring_bytes) {
   // count as part of what we wait for.
   const uint64_t wanted = uint64_t{ring_bytes} + uncommitted_bytes();
   const auto pending = static_cast<uint32_t>(wanted > UINT32_MAX ? UINT32_MAX : wanted);
+  // seq_cst store, then a seq_cst load of read_index: the mirror of the consumer's rule-B
+  // store -> load ordering in commit_read(). Either it sees pending_send_sz after publishing
+  // read_index, or we see its new read_index here; without it both could miss the other and
+  // we would wait for a signal that never comes.
   detail::control_word(view_.control, wire::kPendingSendSizeOffset)
-      .store(pending, std::memory_order_relaxed);
-  // Full fence (store -> load), mirror of the consumer's rule-B fence: either the consumer
-  // sees pending_send_sz after publishing read_index, or we see its new read_index here.
-  // Without it both could miss the other and the producer would wait forever.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!refresh_read_index(std::memory_order_acquire)) return SpaceRequest::kCorrupt;
+      .store(pending, std::memory_order_seq_cst);
+  if (!refresh_read_index(std::memory_order_seq_cst)) return SpaceRequest::kCorrupt;
   if (wire::ring_free_bytes(view_.data_size, write_index_, cached_read_index_) > ring_bytes) {
     return SpaceRequest::kAvailable;
   }

@@ -30,7 +30,7 @@ namespace vmb::ring {
 namespace {
 
 #ifdef VMBKIT_STRESS_SANITIZED
-constexpr uint64_t kPackets = 100'000;  // a few seconds under TSan / ASan
+constexpr uint64_t kPackets = 200'000;  // a few seconds under TSan / ASan
 #else
 constexpr uint64_t kPackets = 2'000'000;
 #endif
