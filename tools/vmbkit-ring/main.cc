@@ -63,50 +63,66 @@ Side side(const Arguments& arguments) {
 }
 
 void add_file_options(CLI::App* command, Arguments* arguments) {
-  command->add_option("FILE", arguments->path, "The ring file")->required();
-  command->add_option("--pages", arguments->pages,
-                      "Data pages of the guest->host ring (N); with neither option the file "
-                      "splits into two equal rings");
-  command->add_option("--receive-pages", arguments->receive_pages,
-                      "Data pages of the host->guest ring (M); defaults to --pages");
+  command->add_option("FILE", arguments->path, "The ring file")->required()->type_name("PATH");
+  command
+      ->add_option("--pages", arguments->pages,
+                   "Data pages of the guest->host ring; with neither option the file splits "
+                   "into two equal rings")
+      ->type_name("N");
+  command
+      ->add_option("--receive-pages", arguments->receive_pages,
+                   "Data pages of the host->guest ring; defaults to --pages")
+      ->type_name("M");
 }
 
 void add_side_option(CLI::App* command, Arguments* arguments, const char* help) {
   command->add_option("--side", arguments->side, help)
       ->required()
-      ->check(CLI::IsMember({"guest", "host"}));
+      ->check(CLI::IsMember({"guest", "host"}))
+      ->type_name("SIDE");
 }
 
 void define_commands(CLI::App* app, Arguments* arguments) {
   CLI::App* init = app->add_subcommand(
       "init", "Create FILE with zeroed rings; both control pages advertise pending-send-size");
-  init->add_option("FILE", arguments->path, "The ring file to create (overwritten)")->required();
-  init->add_option("--pages", arguments->pages, "Data pages of the guest->host ring (default 1)");
+  init->add_option("FILE", arguments->path, "The ring file to create (overwritten)")
+      ->required()
+      ->type_name("PATH");
+  init->add_option("--pages", arguments->pages, "Data pages of the guest->host ring (default 1)")
+      ->type_name("N");
   init->add_option("--receive-pages", arguments->receive_pages,
-                   "Data pages of the host->guest ring (default: --pages)");
+                   "Data pages of the host->guest ring (default: --pages)")
+      ->type_name("M");
 
   CLI::App* write = app->add_subcommand("write", "Write and publish one packet");
   add_file_options(write, arguments);
   add_side_option(write, arguments, "guest writes the guest->host ring, host the host->guest ring");
-  write->add_option("--type", arguments->type,
-                    "Packet type: 6 in-band (default), 9 GPA direct (default with --gpa), "
-                    "0xb completion");
-  write->add_option("--flags", arguments->flags,
-                    "Descriptor flags: 0 or 1 (completion "
-                    "requested); default 0");
-  write->add_option("--trans-id", arguments->transaction_id, "Transaction id (default 0)");
+  write
+      ->add_option("--type", arguments->type,
+                   "Packet type: 6 in-band (default), 9 GPA direct (default with --gpa), "
+                   "0xb completion")
+      ->type_name("T");
+  write
+      ->add_option("--flags", arguments->flags,
+                   "Descriptor flags: 0, or 1 = completion requested (default 0)")
+      ->type_name("F");
+  write->add_option("--trans-id", arguments->transaction_id, "Transaction id (default 0)")
+      ->type_name("ID");
   write->add_option("--payload", arguments->payload, "Payload bytes as hex; \"\" for none")
-      ->required();
+      ->required()
+      ->type_name("HEX");
   write
       ->add_option("--gpa", arguments->gpa,
-                   "A GPA range BYTES:OFFSET:PFN[,PFN...] (repeat for more ranges; type 9)")
+                   "A GPA range (type 9); repeat the option for more ranges")
       ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("BYTES:OFFSET:PFN[,PFN...]");
 
   CLI::App* read = app->add_subcommand("read", "Consume packets, printing one line each");
   add_file_options(read, arguments);
   add_side_option(read, arguments, "guest reads the host->guest ring, host the guest->host ring");
-  read->add_option("--max", arguments->max_packets, "Read at most N packets (default: all)");
+  read->add_option("--max", arguments->max_packets, "Read at most N packets (default: all)")
+      ->type_name("N");
 
   CLI::App* dump = app->add_subcommand(
       "dump", "Show both control pages and the unread packets, decoded; consumes nothing");
