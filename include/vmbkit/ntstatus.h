@@ -21,6 +21,7 @@ typedef int32_t NTSTATUS;
   X(STATUS_BUFFER_OVERFLOW, 0x80000005, "the data did not fit (not queued or partial)")    \
   X(STATUS_UNSUCCESSFUL, 0xC0000001, "the operation failed")                               \
   X(STATUS_NOT_IMPLEMENTED, 0xC0000002, "the function has no meaning in vmbkit")           \
+  X(STATUS_INVALID_DEVICE_REQUEST, 0xC0000010, "not allowed for this endpoint role")      \
   X(STATUS_INVALID_PARAMETER, 0xC000000D, "an argument is invalid")                       \
   X(STATUS_MORE_PROCESSING_REQUIRED, 0xC0000016, "more data must be processed")           \
   X(STATUS_NO_MEMORY, 0xC0000017, "not enough memory")                                    \
