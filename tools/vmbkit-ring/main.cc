@@ -172,7 +172,7 @@ int run_command_line(const std::vector<std::string>& arguments) {
   try {
     return static_cast<int>(run(app, parsed));
   } catch (const UsageError& error) {
-    std::fflush(stdout);
+    static_cast<void>(std::fflush(stdout));  // keep stdout before stderr
     fmt::print(stderr, "vmbkit-ring: {}\n", error.what());
     return static_cast<int>(ExitCode::kUsage);
   }

@@ -157,7 +157,7 @@ ExitCode run_read(const ReadOptions& options) {
       case ring::ReadResult::kEmpty:
         return ExitCode::kOk;
       case ring::ReadResult::kCorrupt:
-        std::fflush(stdout);
+        static_cast<void>(std::fflush(stdout));  // keep stdout before stderr
         return report_corrupt(ring_id, ring.corrupt_reason());
     }
   }

@@ -34,7 +34,7 @@ std::string shown(const std::string& argument) {
 }
 
 std::vector<Step> demo_steps() {
-  const std::string too_large(2 * 4088, '0');
+  const std::string too_large(size_t{2} * 4088, '0');  // 4088 bytes as hex
   return {
       {"Create a ring file: the guest->host ring then the host->guest ring, each a 4096-byte\n"
        "control page and one 4096-byte data page.",
@@ -96,7 +96,7 @@ ExitCode run_demo() {
       echo += " " + shown(argument);
     }
     fmt::print("\n# {}\n{}\n", step.explanation, echo);
-    std::fflush(stdout);
+    static_cast<void>(std::fflush(stdout));  // keep stdout before stderr
     const int status = run_command_line(arguments);
     if (status != static_cast<int>(ExitCode::kOk)) fmt::print("(exit status {})\n", status);
     if (status != static_cast<int>(step.expected)) {

@@ -91,7 +91,7 @@ bool dump_ring(const RingFile& file, RingId ring_id) {
     const ring::ReadResult result = ring.read(buffer, &packet);
     if (result == ring::ReadResult::kEmpty) break;
     if (result == ring::ReadResult::kCorrupt) {
-      std::fflush(stdout);
+      static_cast<void>(std::fflush(stdout));  // keep stdout before stderr
       fmt::print(stderr, "vmbkit-ring: the {} ring is corrupt: {}\n", ring_name(ring_id),
                  wire::to_string(ring.corrupt_reason()));
       return false;
