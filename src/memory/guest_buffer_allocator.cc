@@ -152,7 +152,8 @@ Result<uint64_t> GuestBufferAllocator::allocate_slot_locked(size_t size_class) {
   uint32_t slot = 0;
   for (size_t word = 0; word < slab.in_use.size(); ++word) {
     if (~slab.in_use[word] != 0) {
-      slot = static_cast<uint32_t>(word * 64 + std::countr_one(slab.in_use[word]));
+      slot = static_cast<uint32_t>(word * 64 +
+                                   static_cast<size_t>(std::countr_one(slab.in_use[word])));
       break;
     }
   }
