@@ -32,8 +32,11 @@ IncomingRing::IncomingRing(const RingView& view) : view_(view) {
   cached_write_index_ = start;  // "empty": the first read loads the real write_index
 }
 
-ReadResult IncomingRing::fail(CorruptReason reason) {
+// Failing is rare; keeping it out of line keeps the hot paths short.
+[[gnu::cold, gnu::noinline]] ReadResult IncomingRing::fail(CorruptReason reason) {
   if (reason_ == CorruptReason::kNone) reason_ = reason;
+  // "Nothing cached": read()'s fast path then always reaches its corrupt() check.
+  cached_write_index_ = read_index_;
   return ReadResult::kCorrupt;
 }
 
@@ -41,7 +44,7 @@ uint32_t IncomingRing::uncommitted_bytes() const {
   return wire::ring_used_bytes(view_.data_size, read_index_, committed_index_);
 }
 
-bool IncomingRing::refresh_write_index(std::memory_order order) {
+[[gnu::always_inline]] inline bool IncomingRing::refresh_write_index(std::memory_order order) {
   const uint32_t loaded = detail::control_word(view_.control, wire::kWriteIndexOffset).load(order);
   if (const CorruptReason reason = detail::check_index(loaded, view_.data_size);
       reason != CorruptReason::kNone) {
@@ -66,7 +69,11 @@ inline void IncomingRing::copy_out(uint32_t at, std::byte* to, uint32_t length) 
   std::memcpy(to + first, view_.data, length - first);
 }
 
-ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
+// Every case: packets that wrap in a single mapping, stale cached write_index, rejections.
+// read() falls back to it whenever its fast path does not apply; it starts over from the
+// shared bytes (anything the fast path copied is discarded, never used).
+[[gnu::noinline]] ReadResult IncomingRing::read_general(std::span<std::byte> buffer,
+                                                        wire::PacketView* packet) {
   if (corrupt()) return ReadResult::kCorrupt;
   const uint32_t size = view_.data_size;
   uint32_t available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
@@ -77,41 +84,135 @@ ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* pac
     if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
     available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
     if (available == 0) return ReadResult::kEmpty;
-    if (available < wire::kMinimumPacketRingBytes) {
+    if (available < wire::kMinimumPacketRingBytes) [[unlikely]] {
       return fail(CorruptReason::kTooFewBytesAvailable);
     }
   }
 
   // The descriptor is copied once into private memory; only this copy is ever used.
   wire::PacketDescriptor descriptor;
-  copy_out(read_index_, reinterpret_cast<std::byte*>(&descriptor), sizeof descriptor);
+  const bool contiguous = view_.data_doubled || wire::kDescriptorSize <= size - read_index_;
+  if (contiguous) [[likely]] {
+    std::memcpy(&descriptor, view_.data + read_index_, sizeof descriptor);
+  } else {
+    copy_out(read_index_, reinterpret_cast<std::byte*>(&descriptor), sizeof descriptor);
+  }
   const uint32_t maximum = buffer.size() > wire::kMaximumPacketBytes
                                ? wire::kMaximumPacketBytes
                                : static_cast<uint32_t>(buffer.size());
   CorruptReason reason = wire::validate_descriptor(descriptor, available, maximum);
-  if (reason == CorruptReason::kPacketBeyondAvailable) {
+  if (reason != CorruptReason::kNone) [[unlikely]] {
+    if (reason != CorruptReason::kPacketBeyondAvailable) return fail(reason);
     // The cached write_index may be stale; only a fresh one can prove the packet incomplete.
     // A producer publishes whole packets, so a packet past a fresh index never completes.
     if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
     available = wire::ring_used_bytes(size, cached_write_index_, read_index_);
     reason = wire::validate_descriptor(descriptor, available, maximum);
+    if (reason != CorruptReason::kNone) return fail(reason);
   }
-  if (reason != CorruptReason::kNone) return fail(reason);
 
+  // Copy the rest of the packet behind the private descriptor; parse only the copy.
   const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
   std::memcpy(buffer.data(), &descriptor, sizeof descriptor);
-  copy_out(detail::advance(read_index_, wire::kDescriptorSize, size),
-           buffer.data() + wire::kDescriptorSize, packet_bytes - wire::kDescriptorSize);
-  reason = wire::parse_packet(buffer.first(packet_bytes), packet);
-  if (reason != CorruptReason::kNone) return fail(reason);
+  const uint32_t rest = packet_bytes - wire::kDescriptorSize;
+  if (view_.data_doubled || packet_bytes <= size - read_index_) [[likely]] {
+    // Safety: [read_index, read_index + packet_bytes) lies inside the data area or inside the
+    // double mapping (packet_bytes < available <= size).
+    std::memcpy(buffer.data() + wire::kDescriptorSize,
+                view_.data + read_index_ + wire::kDescriptorSize, rest);
+  } else {
+    copy_out(detail::advance(read_index_, wire::kDescriptorSize, size),
+             buffer.data() + wire::kDescriptorSize, rest);
+  }
+  reason = wire::parse_validated_packet(descriptor, buffer.first(packet_bytes), packet);
+  if (reason != CorruptReason::kNone) [[unlikely]] {
+    return fail(reason);
+  }
   // The trailer's 8 bytes are published (checked above) but not read (decisions.md §8).
   read_index_ = detail::advance(read_index_, packet_bytes + wire::kTrailerSize, size);
   return ReadResult::kPacket;
 }
 
+// The fast path: the next packet is already covered by the cached (or one fresh) write_index,
+// lies contiguously in memory and passes validation at once. The descriptor is copied once and
+// checked; the view is filled from that private copy; the packet is copied behind it last, so
+// nothing stays live across the copy. Anything unusual goes to read_general(), which starts
+// over and reports the exact reason.
+ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
+  const uint32_t size = view_.data_size;
+  const uint32_t start = read_index_;
+  uint32_t available = wire::ring_used_bytes(size, cached_write_index_, start);
+  if (available < wire::kMinimumPacketRingBytes) {
+    if (corrupt()) return ReadResult::kCorrupt;
+    // Acquire pairs with the producer's release store: the bytes below the new index are
+    // complete before we copy them (the 2022 Linux ARM64 fix). Without it we could copy
+    // stale packet bytes.
+    if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
+    available = wire::ring_used_bytes(size, cached_write_index_, start);
+    if (available == 0) return ReadResult::kEmpty;
+    if (available < wire::kMinimumPacketRingBytes) return read_general(buffer, packet);
+  }
+  // A corrupt ring has cached_write_index_ == read_index_ (fail()), so it never gets here.
+  if (!view_.data_doubled && available > size - start) return read_general(buffer, packet);
+  // Safety: [start, start + available) lies inside the data area (no wrap published) or inside
+  // the double mapping (available < size).
+  const std::byte* const from = view_.data + start;
+  wire::PacketDescriptor descriptor;
+  std::memcpy(&descriptor, from, sizeof descriptor);
+  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
+  const uint32_t header_bytes = uint32_t{descriptor.offset8} * 8u;
+  // validate_descriptor()'s checks, answered yes/no; read_general() names the reason. The
+  // type is checked last: in-band and completion continue here, anything else is looked at
+  // by read_extended().
+  if (descriptor.offset8 < 2 || descriptor.offset8 > descriptor.len8 ||
+      packet_bytes + wire::kTrailerSize > available || packet_bytes > buffer.size() ||
+      (descriptor.flags & ~wire::kDefinedPacketFlags) != 0) [[unlikely]] {
+    return read_general(buffer, packet);
+  }
+  if (descriptor.type != static_cast<uint16_t>(wire::PacketType::kDataInBand) &&
+      descriptor.type != static_cast<uint16_t>(wire::PacketType::kCompletion)) {
+    return read_extended(descriptor, from, buffer, packet);
+  }
+  read_index_ = detail::advance(start, packet_bytes + wire::kTrailerSize, size);
+  std::byte* const to = buffer.data();
+  std::memcpy(to, &descriptor, sizeof descriptor);
+  // type, offset8, len8, flags and transaction_id, laid out as in the descriptor
+  // (static_asserts in packet_view.h); PacketView is trivially copyable.
+  std::memcpy(static_cast<void*>(packet), &descriptor, sizeof descriptor);
+  packet->bytes = {to, packet_bytes};
+  packet->payload = {to + header_bytes, packet_bytes - header_bytes};
+  packet->gpa_ranges = {};
+  packet->transfer_page_ranges = {};
+  packet->transfer_page_set_id = 0;
+  packet->sender_owns_set = 0;
+  // The trailer's 8 bytes are published (checked above) but not read (decisions.md §8).
+  std::memcpy(to + wire::kDescriptorSize, from + wire::kDescriptorSize,
+              packet_bytes - wire::kDescriptorSize);
+  return ReadResult::kPacket;
+}
+
+// read()'s tail for packets other than in-band and completion whose descriptor passed every
+// other check: an unknown type fails the ring; GPA-direct and transfer-page packets are copied
+// behind the private descriptor and their extended header is checked in the copy.
+[[gnu::noinline]] ReadResult IncomingRing::read_extended(const wire::PacketDescriptor& descriptor,
+                                                         const std::byte* from,
+                                                         std::span<std::byte> buffer,
+                                                         wire::PacketView* packet) {
+  if (!wire::is_accepted_type(descriptor.type)) return fail(CorruptReason::kUnknownType);
+  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
+  std::memcpy(buffer.data(), &descriptor, sizeof descriptor);
+  std::memcpy(buffer.data() + wire::kDescriptorSize, from + wire::kDescriptorSize,
+              packet_bytes - wire::kDescriptorSize);
+  const CorruptReason reason =
+      wire::parse_validated_packet(descriptor, buffer.first(packet_bytes), packet);
+  if (reason != CorruptReason::kNone) return fail(reason);
+  read_index_ = detail::advance(read_index_, packet_bytes + wire::kTrailerSize, view_.data_size);
+  return ReadResult::kPacket;
+}
+
 bool IncomingRing::commit_read() {
-  if (corrupt() || read_index_ == committed_index_) return false;
-  const uint32_t consumed = uncommitted_bytes();
+  if (read_index_ == committed_index_ || corrupt()) return false;
+  const uint32_t committed = committed_index_;
   // Rule B (wire-format.md §3.3), step 1: no pending-send protocol without the feature bit.
   const uint32_t features =
       detail::control_word(view_.control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
@@ -138,6 +239,7 @@ bool IncomingRing::commit_read() {
   const uint32_t free_after =
       wire::ring_free_bytes(view_.data_size, cached_write_index_, read_index_);
   // A hostile producer can make this inconsistent; it only affects the answer, never memory.
+  const uint32_t consumed = wire::ring_used_bytes(view_.data_size, read_index_, committed);
   const uint32_t free_before = free_after >= consumed ? free_after - consumed : 0;
   return wire::consumer_should_signal(features, pending, free_before, free_after);
 }

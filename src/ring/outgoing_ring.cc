@@ -38,15 +38,21 @@ OutgoingRing::OutgoingRing(const RingView& view) : view_(view) {
   cached_read_index_ = detail::advance(start, wire::kTrailerSize, view_.data_size);
 }
 
-void OutgoingRing::fail(CorruptReason reason) {
+// Failing is rare; keeping it out of line keeps the hot paths short.
+[[gnu::cold, gnu::noinline]] void OutgoingRing::fail(CorruptReason reason) {
   if (reason_ == CorruptReason::kNone) reason_ = reason;
+  // A cache that shows 8 free bytes: try_write()'s fast path then always falls through to the
+  // general path and its corrupt() check.
+  if (view_.data_size != 0) {
+    cached_read_index_ = detail::advance(write_index_, wire::kTrailerSize, view_.data_size);
+  }
 }
 
 uint32_t OutgoingRing::uncommitted_bytes() const {
   return wire::ring_used_bytes(view_.data_size, write_index_, committed_index_);
 }
 
-bool OutgoingRing::refresh_read_index(std::memory_order order) {
+[[gnu::always_inline]] inline bool OutgoingRing::refresh_read_index(std::memory_order order) {
   const uint32_t loaded = detail::control_word(view_.control, wire::kReadIndexOffset).load(order);
   if (const CorruptReason reason = detail::check_index(loaded, view_.data_size);
       reason != CorruptReason::kNone) {
@@ -92,7 +98,7 @@ WriteResult OutgoingRing::try_write(const OutgoingPacket& packet) {
   // Never fill the ring completely: free must exceed packet + trailer (wire-format.md §1.2).
   const uint32_t size = view_.data_size;
   const uint32_t ring_bytes = layout.ring_bytes();
-  if (wire::ring_free_bytes(size, write_index_, cached_read_index_) <= ring_bytes) {
+  if (wire::ring_free_bytes(size, write_index_, cached_read_index_) <= ring_bytes) [[unlikely]] {
     // Acquire pairs with the consumer's release store of read_index: it has finished copying
     // out the bytes we are about to overwrite. Without it the copy below could race the read.
     if (!refresh_read_index(std::memory_order_acquire)) return WriteResult::kCorrupt;
@@ -104,38 +110,116 @@ WriteResult OutgoingRing::try_write(const OutgoingPacket& packet) {
   const uint32_t start = write_index_;
   const wire::PacketDescriptor descriptor{type, layout.offset8, layout.len8, packet.flags,
                                           packet.transaction_id};
+  const uint32_t packet_bytes = layout.packet_bytes();
+  if (view_.data_doubled || ring_bytes <= size - start) [[likely]] {
+    // Safety: [start, start + ring_bytes) lies inside the data area, or inside the double
+    // mapping's 2 * data_size bytes (start < size and ring_bytes < size).
+    std::byte* const to = view_.data + start;
+    // The packet's last 8 bytes are zeroed first: the padding (at most 7 bytes) lies inside
+    // them and stays zero when descriptor, header and payload are copied over their front.
+    const uint64_t zero = 0;
+    std::memcpy(to + packet_bytes - sizeof zero, &zero, sizeof zero);
+    std::memcpy(to, &descriptor, sizeof descriptor);
+    std::byte* at = to + wire::kDescriptorSize;
+    if (extended_bytes != 0) {
+      std::memcpy(at, packet.extended_header.data(), extended_bytes);
+      at += extended_bytes;
+    }
+    for (const std::span<const std::byte>& piece : packet.payload) {
+      if (piece.empty()) continue;
+      std::memcpy(at, piece.data(), piece.size());
+      at += piece.size();
+    }
+    const uint64_t trailer = wire::trailer_for(start);
+    std::memcpy(to + packet_bytes, &trailer, sizeof trailer);
+  } else {
+    write_split(start, descriptor, packet, packet_bytes);
+  }
+  write_index_ = detail::advance(start, ring_bytes, size);
+  return WriteResult::kWritten;
+}
+
+// The same bytes as the contiguous path, for a packet that wraps in a single mapping.
+void OutgoingRing::write_split(uint32_t start, const wire::PacketDescriptor& descriptor,
+                               const OutgoingPacket& packet, uint32_t packet_bytes) {
+  const uint32_t size = view_.data_size;
   copy_in(start, reinterpret_cast<const std::byte*>(&descriptor), sizeof descriptor);
   uint32_t at = detail::advance(start, wire::kDescriptorSize, size);
-  if (extended_bytes != 0) {
-    copy_in(at, packet.extended_header.data(), static_cast<uint32_t>(extended_bytes));
-    at = detail::advance(at, static_cast<uint32_t>(extended_bytes), size);
+  uint32_t written = wire::kDescriptorSize;
+  if (!packet.extended_header.empty()) {
+    const auto length = static_cast<uint32_t>(packet.extended_header.size());
+    copy_in(at, packet.extended_header.data(), length);
+    at = detail::advance(at, length, size);
+    written += length;
   }
   for (const std::span<const std::byte>& piece : packet.payload) {
     if (piece.empty()) continue;
     const auto length = static_cast<uint32_t>(piece.size());
     copy_in(at, piece.data(), length);
     at = detail::advance(at, length, size);
+    written += length;
   }
-  const auto padding = static_cast<uint32_t>(
-      layout.packet_bytes() - (wire::kDescriptorSize + extended_bytes + payload_bytes));
+  const uint32_t padding = packet_bytes - written;
   if (padding != 0) {
     zero_in(at, padding);
     at = detail::advance(at, padding, size);
   }
   const uint64_t trailer = wire::trailer_for(start);
   copy_in(at, reinterpret_cast<const std::byte*>(&trailer), sizeof trailer);
-  write_index_ = detail::advance(at, wire::kTrailerSize, size);
+}
+
+// The common case, one in-band or completion payload that fits the cached free space without
+// wrapping (or with a double mapping), is written here with a handful of stores and one
+// memcpy, issued last so that nothing stays live across the call; anything else takes the
+// general path, which re-checks everything.
+WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint64_t transaction_id,
+                                    std::span<const std::byte> payload) {
+  const auto type16 = static_cast<uint16_t>(type);
+  const size_t payload_bytes = payload.size();
+  const uint32_t size = view_.data_size;
+  const uint32_t start = write_index_;
+  // A corrupt ring needs no test here: fail() leaves a cache that shows 8 free bytes, so the
+  // space check below sends every write to the general path, which reports kCorrupt.
+  constexpr uint32_t kSimpleTypes = 1u << static_cast<uint16_t>(wire::PacketType::kDataInBand) |
+                                    1u << static_cast<uint16_t>(wire::PacketType::kCompletion);
+  if (type16 >= 32 || ((kSimpleTypes >> type16) & 1u) == 0 ||
+      flags > wire::kFlagCompletionRequested || payload_bytes > size) [[unlikely]] {
+    return try_write_general(type, flags, transaction_id, payload);
+  }
+  // payload_bytes <= size <= 1 GiB: no overflow below.
+  const auto packet_bytes =
+      static_cast<uint32_t>(wire::align8(wire::kDescriptorSize + uint64_t{payload_bytes}));
+  const uint32_t ring_bytes = packet_bytes + wire::kTrailerSize;
+  if (wire::ring_free_bytes(size, start, cached_read_index_) <= ring_bytes ||
+      (!view_.data_doubled && ring_bytes > size - start)) [[unlikely]] {
+    return try_write_general(type, flags, transaction_id, payload);
+  }
+  // Safety: [start, start + ring_bytes) lies inside the data area, or inside the double
+  // mapping (start < size, ring_bytes < free <= size).
+  std::byte* const to = view_.data + start;
+  const uint64_t zero = 0;  // padding: see the general path
+  std::memcpy(to + packet_bytes - sizeof zero, &zero, sizeof zero);
+  const uint64_t head = uint64_t{type16} | uint64_t{2} << 16 | uint64_t{packet_bytes / 8} << 32 |
+                        uint64_t{flags} << 48;  // type, offset8 = 2, len8, flags (little-endian)
+  std::memcpy(to, &head, sizeof head);
+  std::memcpy(to + 8, &transaction_id, sizeof transaction_id);
+  const uint64_t trailer = wire::trailer_for(start);
+  std::memcpy(to + packet_bytes, &trailer, sizeof trailer);
+  write_index_ = detail::advance(start, ring_bytes, size);
+  if (payload_bytes != 0) std::memcpy(to + wire::kDescriptorSize, payload.data(), payload_bytes);
   return WriteResult::kWritten;
 }
 
-WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint64_t transaction_id,
-                                    std::span<const std::byte> payload) {
+// Everything the fast path above does not take: the general gather path.
+[[gnu::noinline]] WriteResult OutgoingRing::try_write_general(wire::PacketType type, uint16_t flags,
+                                                              uint64_t transaction_id,
+                                                              std::span<const std::byte> payload) {
   const OutgoingPacket packet{type, flags, transaction_id, {}, {&payload, 1}};
   return try_write(packet);
 }
 
 bool OutgoingRing::commit() {
-  if (corrupt() || write_index_ == committed_index_) return false;
+  if (write_index_ == committed_index_ || corrupt()) return false;
   const uint32_t old_write_index = committed_index_;
   // A seq_cst store followed by seq_cst loads. Release part: pairs with the consumer's acquire
   // load of write_index, so it never sees the new index before the packet bytes (else it

@@ -17,6 +17,10 @@ T load(const std::byte* at) {
   return value;
 }
 
+}  // namespace
+
+namespace detail {
+
 // Type 9: a range count >= 1, then ranges whose fixed part and PFNs all lie before
 // offset8 * 8. Each step advances at least 16 bytes, so the loop is bounded by header_bytes
 // whatever range_count claims.
@@ -54,7 +58,7 @@ CorruptReason check_transfer_page(std::span<const std::byte> packet, uint32_t he
   return CorruptReason::kNone;
 }
 
-}  // namespace
+}  // namespace detail
 
 GpaRange GpaRangeList::Iterator::operator*() const {
   const auto header = load<GpaRangeHeader>(at_);
@@ -79,23 +83,7 @@ CorruptReason parse_packet(std::span<const std::byte> packet, PacketView* view) 
   if (!is_accepted_type(descriptor.type)) return CorruptReason::kUnknownType;
   if ((descriptor.flags & ~kDefinedPacketFlags) != 0) return CorruptReason::kUndefinedFlag;
 
-  const uint32_t header_bytes = uint32_t{descriptor.offset8} * 8u;
-  *view = PacketView{};
-  view->type = static_cast<PacketType>(descriptor.type);
-  view->flags = descriptor.flags;
-  view->transaction_id = descriptor.transaction_id;
-  view->offset8 = descriptor.offset8;
-  view->len8 = descriptor.len8;
-  view->bytes = packet.first(packet_bytes);
-  view->payload = view->bytes.subspan(header_bytes);
-  switch (view->type) {
-    case PacketType::kDataUsingGpaDirect:
-      return check_gpa_direct(packet, header_bytes, view);
-    case PacketType::kDataUsingTransferPages:
-      return check_transfer_page(packet, header_bytes, view);
-    default:
-      return CorruptReason::kNone;  // in-band and completion: no extended header to check
-  }
+  return parse_validated_packet(descriptor, packet, view);
 }
 
 }  // namespace vmb::wire

@@ -64,6 +64,9 @@ class IncomingRing {
   [[nodiscard]] uint32_t uncommitted_bytes() const;
 
  private:
+  ReadResult read_general(std::span<std::byte> buffer, wire::PacketView* packet);
+  ReadResult read_extended(const wire::PacketDescriptor& descriptor, const std::byte* from,
+                           std::span<std::byte> buffer, wire::PacketView* packet);
   bool refresh_write_index(std::memory_order order);
   void copy_out(uint32_t at, std::byte* to, uint32_t length) const;
   ReadResult fail(wire::CorruptReason reason);

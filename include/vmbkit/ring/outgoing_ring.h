@@ -89,7 +89,11 @@ class OutgoingRing {
   }
 
  private:
+  WriteResult try_write_general(wire::PacketType type, uint16_t flags, uint64_t transaction_id,
+                                std::span<const std::byte> payload);
   bool refresh_read_index(std::memory_order order);
+  void write_split(uint32_t start, const wire::PacketDescriptor& descriptor,
+                   const OutgoingPacket& packet, uint32_t packet_bytes);
   void copy_in(uint32_t at, const std::byte* from, uint32_t length);
   void zero_in(uint32_t at, uint32_t length);
   void fail(wire::CorruptReason reason);

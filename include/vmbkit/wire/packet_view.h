@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iterator>
 #include <span>
+#include <type_traits>
 
 #include "vmbkit/wire/packet_format.h"
 #include "vmbkit/wire/ring_format.h"
@@ -103,32 +104,40 @@ class TransferPageRangeList {
 };
 
 // One validated packet. Every span and list points into the private copy given to
-// parse_packet() and is valid as long as that copy is.
+// parse_packet() and is valid as long as that copy is. The first five fields are laid out as
+// the descriptor, so filling them is a 16-byte copy.
 struct PacketView {
   PacketType type = PacketType::kInvalid;  // kDataInBand, kDataUsingTransferPages,
                                            // kDataUsingGpaDirect or kCompletion
-  uint16_t flags = 0;
-  uint64_t transaction_id = 0;
   uint16_t offset8 = 0;
   uint16_t len8 = 0;
+  uint16_t flags = 0;
+  uint64_t transaction_id = 0;
   std::span<const std::byte> bytes;            // the whole packet, len8 * 8 bytes
   std::span<const std::byte> payload;          // [offset8 * 8, len8 * 8): padding included
   GpaRangeList gpa_ranges;                     // type 9
+  TransferPageRangeList transfer_page_ranges;  // type 7
   uint16_t transfer_page_set_id = 0;           // type 7
   uint8_t sender_owns_set = 0;                 // type 7
-  TransferPageRangeList transfer_page_ranges;  // type 7
 
   [[nodiscard]] bool completion_requested() const {
     return (flags & kFlagCompletionRequested) != 0;
   }
 };
+static_assert(offsetof(PacketView, type) == offsetof(PacketDescriptor, type));
+static_assert(offsetof(PacketView, offset8) == offsetof(PacketDescriptor, offset8));
+static_assert(offsetof(PacketView, len8) == offsetof(PacketDescriptor, len8));
+static_assert(offsetof(PacketView, flags) == offsetof(PacketDescriptor, flags));
+static_assert(offsetof(PacketView, transaction_id) == offsetof(PacketDescriptor, transaction_id));
+static_assert(std::is_trivially_copyable_v<PacketView>);
 
 // True for the four packet types vmbkit accepts (wire-format.md §2.4).
 constexpr bool is_accepted_type(uint16_t type) {
-  return type == static_cast<uint16_t>(PacketType::kDataInBand) ||
-         type == static_cast<uint16_t>(PacketType::kDataUsingTransferPages) ||
-         type == static_cast<uint16_t>(PacketType::kDataUsingGpaDirect) ||
-         type == static_cast<uint16_t>(PacketType::kCompletion);
+  constexpr uint32_t kAccepted = 1u << static_cast<uint16_t>(PacketType::kDataInBand) |
+                                 1u << static_cast<uint16_t>(PacketType::kDataUsingTransferPages) |
+                                 1u << static_cast<uint16_t>(PacketType::kDataUsingGpaDirect) |
+                                 1u << static_cast<uint16_t>(PacketType::kCompletion);
+  return type < 32 && ((kAccepted >> type) & 1u) != 0;
 }
 
 // Checks a descriptor copied out of the ring (wire-format.md §4.2 item 3, in that order):
@@ -153,5 +162,41 @@ constexpr CorruptReason validate_descriptor(const PacketDescriptor& descriptor, 
 // limit beyond `packet.size()`: a len8 past the copy is kPacketBeyondAvailable) and the type's
 // extended header (§4.2 items 4–5). Returns kNone on success; *view is unspecified otherwise.
 [[nodiscard]] CorruptReason parse_packet(std::span<const std::byte> packet, PacketView* view);
+
+namespace detail {
+// The extended-header checks of parse_packet() (packet_view.cc); they fill the type's fields.
+CorruptReason check_gpa_direct(std::span<const std::byte> packet, uint32_t header_bytes,
+                               PacketView* view);
+CorruptReason check_transfer_page(std::span<const std::byte> packet, uint32_t header_bytes,
+                                  PacketView* view);
+}  // namespace detail
+
+// The second half of parse_packet(), for a caller that has already run validate_descriptor()
+// on `descriptor` and holds a private copy whose first len8 * 8 bytes are `packet` (the
+// incoming ring): fills *view and checks the type's extended header (§4.2 items 4–5). Inline
+// so that in-band and completion packets cost a handful of stores.
+inline CorruptReason parse_validated_packet(const PacketDescriptor& descriptor,
+                                            std::span<const std::byte> packet, PacketView* view) {
+  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
+  const uint32_t header_bytes = uint32_t{descriptor.offset8} * 8u;
+  view->type = static_cast<PacketType>(descriptor.type);
+  view->offset8 = descriptor.offset8;
+  view->len8 = descriptor.len8;
+  view->flags = descriptor.flags;
+  view->transaction_id = descriptor.transaction_id;
+  view->bytes = {packet.data(), packet_bytes};
+  view->payload = {packet.data() + header_bytes, packet_bytes - header_bytes};
+  view->gpa_ranges = {};
+  view->transfer_page_ranges = {};
+  view->transfer_page_set_id = 0;
+  view->sender_owns_set = 0;
+  if (descriptor.type == static_cast<uint16_t>(PacketType::kDataUsingGpaDirect)) {
+    return detail::check_gpa_direct(packet, header_bytes, view);
+  }
+  if (descriptor.type == static_cast<uint16_t>(PacketType::kDataUsingTransferPages)) {
+    return detail::check_transfer_page(packet, header_bytes, view);
+  }
+  return CorruptReason::kNone;  // in-band and completion: no extended header to check
+}
 
 }  // namespace vmb::wire
