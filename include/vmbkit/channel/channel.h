@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+// Channel: one endpoint (server or client) of a VMBus channel with KMCL's behaviour
+// (kmcl-api.md §7, decisions.md §3–§7): configuration while Disabled, the connection and run
+// state machine with its callbacks, outgoing packets with the send queue and the
+// pending-send-size protocol, the transaction table, synchronous requests, serialised
+// delivery of incoming packets with the transaction quota, and failure on any protocol
+// violation. The bus (channel_bus.h) carries offers and opens; the rings and guest memory come
+// from the memory and ring layers. Threads: dispatch work (ring draining, completion routines,
+// process-packet callbacks) runs serialised per channel on the bus's dispatch pool and must not
+// block; state callbacks and PASSIVE deliveries run serialised on the passive pool.
+//
+// Callback order for one open (kmcl-api.md §7.1): opened → (once started) started → incoming
+// queue runs → post_started; on Pause, Disable or peer close: suspend (if started) → wait for
+// every delivered packet to be completed → closed (if open). Never two state callbacks of one
+// channel at once; process-packet callbacks of one channel never overlap each other.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmbkit/channel/channel_bus.h"
+#include "vmbkit/channel/channel_config.h"
+#include "vmbkit/channel/channel_driver.h"
+#include "vmbkit/channel/deadline.h"
+#include "vmbkit/channel/incoming_packet.h"
+#include "vmbkit/channel/packet_object.h"
+#include "vmbkit/channel/transaction_table.h"
+#include "vmbkit/channel/worker_pool.h"
+#include "vmbkit/memory/gpa_ranges.h"
+#include "vmbkit/nt_types.h"
+#include "vmbkit/status.h"
+
+namespace vmb {
+
+enum class EndpointRole : uint8_t { kServer, kClient };
+
+// External data of one send (kmcl-api.md §7.5): nothing, a whole MDL chain, a range of one
+// (with or without FORCE_MDL_LENGTH, chosen by the send flags), or whole pages.
+struct ExternalData {
+  enum class Kind : uint8_t { kNone, kMdlChain, kMdlRange, kPfns };
+  Kind kind = Kind::kNone;
+  const MDL* mdl = nullptr;
+  uint32_t mdl_offset = 0;
+  uint32_t mdl_length = 0;  // 0 = to the end
+  const PFN_NUMBER* pfns = nullptr;
+  uint32_t pfn_count = 0;
+};
+
+// The outcome of a synchronous request besides its status.
+struct SyncRequestResult {
+  Status status;
+  uint32_t completion_bytes = 0;  // bytes copied into the completion buffer
+};
+
+class Channel {
+ public:
+  // Creates a Disabled channel on `bus`; the driver receives every callback. The bus must
+  // outlive the channel.
+  static std::unique_ptr<Channel> create(ChannelBus& bus, EndpointRole role,
+                                         std::unique_ptr<ChannelDriver> driver);
+  // Disables the channel if needed (blocks), frees every pooled packet, stops its tasks.
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  [[nodiscard]] bool valid() const { return magic_ == kMagic; }
+  [[nodiscard]] EndpointRole role() const { return role_; }
+  [[nodiscard]] bool is_server() const { return role_ == EndpointRole::kServer; }
+  [[nodiscard]] ChannelDriver& driver() { return *driver_; }
+  [[nodiscard]] ChannelBus& bus() { return *bus_; }
+
+  // ---- Configuration: Disabled only, else STATUS_INVALID_DEVICE_STATE; a value out of range
+  // is STATUS_INVALID_PARAMETER_2 (or _3 for the second value); the wrong role is
+  // STATUS_INVALID_DEVICE_REQUEST. ----
+  Status set_maximum_packet_size(uint32_t bytes);
+  Status set_maximum_external_data(uint32_t bytes, uint32_t chain_length);
+  Status set_client_context_size(uint32_t bytes);
+  Status set_pipe_mode(bool pipe);
+  Status set_friendly_name(std::u16string name);
+  Status set_ring_page_counts(uint32_t incoming_pages, uint32_t outgoing_pages);  // client
+  Status set_target(const Guid& type, std::optional<Guid> instance);              // client
+  Status set_offer(const Guid& type, const Guid& instance);                       // server
+  Status set_server_flags(uint32_t flags);                                        // server
+  Status set_mmio(uint16_t megabytes, uint16_t optional_megabytes);               // server
+  Status set_target_vtl(uint8_t vtl);                                             // server
+  [[nodiscard]] ChannelConfig config() const;
+
+  // ---- Lifecycle (kmcl-api.md §4.1) ----
+  // STATUS_INVALID_DEVICE_STATE unless Disabled or without target/offer; bus errors.
+  Status enable();
+  // Blocks until closed and Disabled. Ignored (logged) from this channel's own callbacks.
+  void disable();
+  void start();
+  // Blocks until Suspend ran and every delivered packet is completed. On a Disabled channel:
+  // the next Enable comes up paused.
+  void pause();
+  [[nodiscard]] bool is_disabled() const;
+  [[nodiscard]] bool is_open() const;
+
+  void set_pointer(void* pointer) { pointer_ = pointer; }
+  [[nodiscard]] void* pointer() const { return pointer_; }
+  void set_incoming_at_passive(bool passive);
+  void set_transaction_quota(uint32_t quota);
+  // Client, open only: STATUS_INVALID_DEVICE_REQUEST for a server, STATUS_INVALID_DEVICE_STATE
+  // when not open. Recorded; no effect in user mode.
+  Status set_interrupt_latency(uint16_t latency, uint16_t* original);
+  // The offer's instance GUID (zero while a client has none).
+  [[nodiscard]] Guid interface_instance() const;
+  // STATUS_SUCCESS while not failed; else the failure status, and *description the reason.
+  Status failure(std::string* description) const;
+  // Fails the channel (decisions.md §7): records the first reason, logs it once, retires the
+  // outstanding transactions with STATUS_DEVICE_REMOVED and closes the connection.
+  void fail(Status status, std::string reason);
+
+  // ---- Outgoing packets (kmcl-api.md §4.4, decisions.md §3) ----
+  [[nodiscard]] uint32_t packet_object_size() const;
+  // From the pool with kFreeAutomatically; nullptr when memory runs out.
+  PacketObject* allocate_packet();
+  // Places a packet object (Completion::kNone) in caller memory. STATUS_INVALID_PARAMETER_2 for
+  // null or misaligned memory, STATUS_INVALID_PARAMETER_3 when `bytes` is too small.
+  Result<PacketObject*> initialize_packet(void* memory, uint32_t bytes);
+  // Returns a pooled, idle packet. Ignored (logged) otherwise.
+  void free_packet(PacketObject& packet);
+  // Sends; see VmbPacketSend in kmcl.h for statuses. On success the packet is in flight.
+  Status send(PacketObject& packet, std::span<const std::byte> inband, const ExternalData& external,
+              uint32_t flags);
+  // VmbChannelSendSynchronousRequest (decisions.md §4). `completion` may be empty.
+  // VmbChannelSendSynchronousRequest (decisions.md §4). `completion`: the caller's buffer, or
+  // std::nullopt to discard completion data.
+  SyncRequestResult send_synchronous(std::span<const std::byte> inband, const MDL* external,
+                                     uint32_t flags, std::optional<std::span<std::byte>> completion,
+                                     const Deadline& deadline);
+
+  // ---- Incoming packets (kmcl-api.md §4.5) ----
+  // Sends the completion if one was requested (queued if the ring is full) and releases the
+  // packet. Any thread; never blocks.
+  void complete(IncomingPacket& packet, std::span<const std::byte> payload);
+  // Only inside process_packet on the dispatch context: redeliver on the passive worker.
+  void defer_to_passive(IncomingPacket& packet);
+  // The packet is malformed in the driver's eyes: release it without a completion and fail the
+  // channel.
+  void fail_packet(IncomingPacket& packet);
+  // The packet's external data as an MDL chain (valid until complete()). STATUS_INVALID_PARAMETER
+  // if it has none.
+  Result<PMDL> external_data(IncomingPacket& packet, bool read_only);
+
+  // ---- Called by the bus ----
+  // Server: a client opens the offer over `connection`. The channel runs opened() on its own
+  // context, then calls reply(status) (from that context) with the outcome.
+  void deliver_open_request(std::unique_ptr<ChannelConnection> connection,
+                            std::function<void(Status)> reply);
+  // Client: the outcome of opening the target; `connection` is null on failure.
+  void deliver_open_result(Status status, std::unique_ptr<ChannelConnection> connection);
+  // Either: the peer closed its side, rescinded, or went away.
+  void deliver_peer_closed();
+  // Either: the peer signalled (data arrived or ring space freed).
+  void deliver_signal();
+
+ private:
+  class DispatchTask;
+  class ControlTask;
+  class PassiveTask;
+  struct OpenState;
+  enum class Connection : uint8_t { kDisabled, kEnabled, kOpen };
+  enum class EventKind : uint8_t {
+    kOpenRequest,
+    kOpenResult,
+    kPeerClosed,
+    kStart,
+    kPause,
+    kDisable,
+    kFailed
+  };
+  struct Event;
+
+  Channel(ChannelBus& bus, EndpointRole role, std::unique_ptr<ChannelDriver> driver);
+  static constexpr uint64_t kMagic = 0x4e4e414843424d56;  // "VMBCHANN"
+
+  // Control (channel_lifecycle.cc).
+  void post(Event event, bool wait);
+  void handle(Event& event);
+  void handle_open_request(Event& event);
+  void handle_open_result(Event& event);
+  void run_start_sequence();
+  void run_suspend_sequence();
+  void run_close_sequence();
+  void retire_all_sends(Status status);
+
+  // Sending (channel_send.cc, channel_sync_request.cc).
+  Status check_send(const PacketObject& packet, std::span<const std::byte> inband,
+                    const ExternalData& external, uint32_t flags) const;
+  Status prepare_external(PacketObject& packet, const ExternalData& external, uint32_t flags);
+  Status submit_locked(PacketObject& packet, bool allow_queue, bool* corrupt);
+  void enqueue_locked(SendQueueEntry& entry);
+  bool unlink_locked(SendQueueEntry& entry);
+  bool write_entry_locked(SendQueueEntry& entry, bool* corrupt);
+  void commit_locked();
+  void flush_locked(bool* corrupt);
+  void flush_send_queue();
+  void finish_packet_locked(PacketObject& packet, Status status);
+  void cancel_locked(PacketObject& packet);
+  void call_routine(PacketObject& packet, Status status, std::span<std::byte> payload);
+
+  // Receiving (channel_receive.cc).
+  void dispatch();
+  void drain_incoming(OpenState& open);
+  void handle_completion_packet(std::span<std::byte> payload, uint64_t id);
+  void deliver(IncomingPacket& packet);
+  void run_passive_deliveries();
+  void run_finished_routines();
+  IncomingPacket* take_record_locked();
+  void release_record_locked(IncomingPacket& packet);
+
+  friend class PacketObject;
+  uint64_t magic_ = kMagic;
+  ChannelBus* const bus_;
+  const EndpointRole role_;
+  std::unique_ptr<ChannelDriver> driver_;
+  std::atomic<void*> pointer_{nullptr};
+
+  mutable std::mutex mutex_;         // everything below unless stated
+  std::condition_variable changed_;  // delivered count, sync waiters, control events
+  ChannelConfig config_;
+  Connection connection_ = Connection::kDisabled;
+  bool run_requested_;    // Start (true) or Pause (false) was the last request
+  bool started_ = false;  // started() ran for the current open
+  bool incoming_enabled_ = false;
+  bool incoming_at_passive_ = false;
+  bool stalled_on_quota_ = false;
+  Status failure_;
+  std::string failure_reason_;
+  uint32_t quota_ = kDefaultTransactionQuota;
+  uint32_t delivered_ = 0;           // records handed to the driver and not completed
+  uint32_t routines_pending_ = 0;    // finished packets whose routine has not run yet
+  bool in_delivery_ = false;         // the dispatch task is inside process_packet
+  bool passive_delivering_ = false;  // the passive task is delivering
+  uint16_t interrupt_latency_ = 0;
+  Guid open_instance_;               // the offer's instance while open (client)
+  std::shared_ptr<OpenState> open_;  // rings of the current connection
+  TransactionTable transactions_;
+  SendQueueEntry* send_head_ = nullptr;  // FIFO waiting for ring space or the open
+  SendQueueEntry* send_tail_ = nullptr;
+  PacketObject* finished_head_ = nullptr;  // routines to run on the dispatch context
+  PacketObject* finished_tail_ = nullptr;
+  std::vector<PacketObject*> free_packets_;
+  std::vector<void*> pooled_packet_memory_;
+  std::vector<std::unique_ptr<IncomingPacket>> records_;
+  IncomingPacket* free_records_ = nullptr;
+  IncomingPacket* deferred_head_ = nullptr;  // waiting for the passive worker
+  IncomingPacket* deferred_tail_ = nullptr;
+  GpaRanges scratch_ranges_;  // describes external data under mutex_
+  std::deque<Event> events_;
+  uint64_t events_posted_ = 0;
+  uint64_t events_done_ = 0;
+
+  std::unique_ptr<DispatchTask> dispatch_task_;
+  std::unique_ptr<ControlTask> control_task_;
+  std::unique_ptr<PassiveTask> passive_task_;
+};
+
+}  // namespace vmb

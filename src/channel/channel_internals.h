@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The private pieces of Channel shared by its source files: the rings of an open connection,
+// the control events, the waiter of a synchronous request and the three serial tasks.
+// Private to the channel layer.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vmbkit/channel/channel.h"
+#include "vmbkit/ring/incoming_ring.h"
+#include "vmbkit/ring/outgoing_ring.h"
+
+namespace vmb {
+
+// The rings of the current connection. Shared: the dispatch task keeps a reference while it
+// reads, so a close never frees rings under it.
+struct Channel::OpenState {
+  explicit OpenState(std::unique_ptr<ChannelConnection> link);
+  std::unique_ptr<ChannelConnection> connection;
+  ring::OutgoingRing outgoing;         // guarded by Channel::mutex_
+  ring::IncomingRing incoming;         // dispatch task only
+  std::vector<std::byte> read_buffer;  // dispatch task only; the largest packet the ring holds
+};
+
+struct Channel::Event {
+  EventKind kind;
+  std::unique_ptr<ChannelConnection> connection;
+  std::function<void(Status)> reply;
+  Status status;
+};
+
+// A caller blocked in send_synchronous. Guarded by Channel::mutex_.
+class SyncRequestWaiter {
+ public:
+  explicit SyncRequestWaiter(std::optional<std::span<std::byte>> completion)
+      : completion_(completion) {}
+  // Records the outcome; copies as much of the payload as fits.
+  void finish(Status status, std::span<const std::byte> payload);
+  [[nodiscard]] bool done() const { return done_; }
+  [[nodiscard]] Status status() const { return status_; }
+  [[nodiscard]] uint32_t copied() const { return copied_; }
+
+ private:
+  std::optional<std::span<std::byte>> completion_;
+  Status status_;
+  uint32_t copied_ = 0;
+  bool done_ = false;
+};
+
+class Channel::DispatchTask final : public SerialTask {
+ public:
+  DispatchTask(WorkerPool& pool, Channel& channel) : SerialTask(pool), channel_(channel) {}
+  ~DispatchTask() override { close(); }
+
+ protected:
+  void run() override { channel_.dispatch(); }
+
+ private:
+  Channel& channel_;
+};
+
+class Channel::ControlTask final : public SerialTask {
+ public:
+  ControlTask(WorkerPool& pool, Channel& channel) : SerialTask(pool), channel_(channel) {}
+  ~ControlTask() override { close(); }
+
+ protected:
+  void run() override;
+
+ private:
+  Channel& channel_;
+};
+
+class Channel::PassiveTask final : public SerialTask {
+ public:
+  PassiveTask(WorkerPool& pool, Channel& channel) : SerialTask(pool), channel_(channel) {}
+  ~PassiveTask() override { close(); }
+
+ protected:
+  void run() override { channel_.run_passive_deliveries(); }
+
+ private:
+  Channel& channel_;
+};
+
+}  // namespace vmb

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+// End-to-end tests of Channel over LoopbackBus: the open handshake and callback order, in-band
+// packets with and without completions, synchronous requests (success, truncation, timeout,
+// zero timeout), queueing behind a full ring, and teardown retiring outstanding sends.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "channel/recording_driver_for_tests.h"
+#include "vmbkit/channel/channel.h"
+#include "vmbkit/channel/loopback_bus.h"
+
+namespace vmb {
+namespace {
+
+using testing::RecordingDriver;
+
+constexpr Guid kType = *Guid::parse("8b6a5a2e-6f2c-4c1e-9f39-0a1b2c3d4e5f");
+constexpr Guid kInstance = *Guid::parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+
+std::vector<std::byte> bytes_of(const std::string& text) {
+  std::vector<std::byte> bytes(text.size());
+  std::memcpy(bytes.data(), text.data(), text.size());
+  return bytes;
+}
+
+// A server and a client channel on one loopback bus, each with a RecordingDriver.
+class LoopbackPair : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = LoopbackBus::create(LoopbackBus::Options{1024, 2, 2});
+    ASSERT_TRUE(created);
+    bus = std::move(*created);
+    auto server_driver = std::make_unique<RecordingDriver>("server");
+    auto client_driver = std::make_unique<RecordingDriver>("client");
+    server_events = server_driver.get();
+    client_events = client_driver.get();
+    server = Channel::create(*bus, EndpointRole::kServer, std::move(server_driver));
+    client = Channel::create(*bus, EndpointRole::kClient, std::move(client_driver));
+    ASSERT_TRUE(server->set_offer(kType, kInstance).ok());
+    ASSERT_TRUE(client->set_target(kType, std::nullopt).ok());
+  }
+  void TearDown() override {
+    client.reset();
+    server.reset();
+    bus.reset();
+  }
+  void open_both() {
+    ASSERT_TRUE(server->enable().ok());
+    server->start();
+    ASSERT_TRUE(client->enable().ok());
+    ASSERT_TRUE(server_events->wait_for_event("post_started"));
+    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+  }
+
+  std::unique_ptr<LoopbackBus> bus;
+  std::unique_ptr<Channel> server;
+  std::unique_ptr<Channel> client;
+  RecordingDriver* server_events = nullptr;
+  RecordingDriver* client_events = nullptr;
+};
+
+TEST_F(LoopbackPair, OpenRunsCallbacksInOrder) {
+  open_both();
+  const auto server_log = server_events->events();
+  const auto client_log = client_events->events();
+  EXPECT_EQ(server_log,
+            (std::vector<std::string>{"server:opened", "server:started", "server:post_started"}));
+  EXPECT_EQ(client_log,
+            (std::vector<std::string>{"client:opened", "client:started", "client:post_started"}));
+  EXPECT_TRUE(server->is_open());
+  EXPECT_TRUE(client->is_open());
+  EXPECT_EQ(client->interface_instance(), kInstance);
+  EXPECT_EQ(bus->link_count(), 1u);
+}
+
+TEST_F(LoopbackPair, ClientWaitsForALaterOffer) {
+  ASSERT_TRUE(client->enable().ok());
+  EXPECT_FALSE(client->is_open());
+  ASSERT_TRUE(server->enable().ok());
+  server->start();
+  EXPECT_TRUE(client_events->wait_for_event("post_started"));
+}
+
+TEST_F(LoopbackPair, ServerNotStartedOpensButDoesNotStart) {
+  ASSERT_TRUE(server->enable().ok());
+  ASSERT_TRUE(client->enable().ok());
+  ASSERT_TRUE(client_events->wait_for_event("post_started"));
+  ASSERT_TRUE(server_events->wait_for_event("opened"));
+  EXPECT_EQ(server_events->events(), (std::vector<std::string>{"server:opened"}));
+  server->start();
+  EXPECT_TRUE(server_events->wait_for_event("post_started"));
+}
+
+TEST_F(LoopbackPair, DuplicateOfferCollides) {
+  ASSERT_TRUE(server->enable().ok());
+  auto second = Channel::create(*bus, EndpointRole::kServer, nullptr);
+  ASSERT_TRUE(second->set_offer(kType, kInstance).ok());
+  EXPECT_EQ(second->enable(), STATUS_OBJECT_NAME_COLLISION);
+  EXPECT_TRUE(second->is_disabled());
+}
+
+TEST_F(LoopbackPair, ServerOpenedFailureReachesClientAsPnpFailure) {
+  server_events->opened_status = Status{STATUS_INSUFFICIENT_RESOURCES};
+  ASSERT_TRUE(server->enable().ok());
+  ASSERT_TRUE(client->enable().ok());
+  ASSERT_TRUE(client_events->wait_for_event("pnp_failure:STATUS_INSUFFICIENT_RESOURCES"));
+  EXPECT_FALSE(client->is_open());
+  EXPECT_FALSE(server->is_open());
+}
+
+TEST_F(LoopbackPair, InBandPacketIsEchoedAsCompletion) {
+  open_both();
+  PacketObject* packet = client->allocate_packet();
+  ASSERT_NE(packet, nullptr);
+  ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
+  const auto message = bytes_of("hello, vmbus!");
+  ASSERT_TRUE(client->send(*packet, message, {}, kSendWaitForCompletion).ok());
+  ASSERT_TRUE(client_events->wait_for_completions(1));
+  const auto completed = client_events->completed();
+  EXPECT_EQ(completed[0].packet, packet);
+  EXPECT_EQ(completed[0].status, STATUS_SUCCESS);
+  // The receiver sees the payload padded to 8 bytes; the echo carries it back.
+  ASSERT_EQ(completed[0].payload.size(), 16u);
+  EXPECT_EQ(std::memcmp(completed[0].payload.data(), message.data(), message.size()), 0);
+  EXPECT_FALSE(packet->in_flight());
+  client->free_packet(*packet);
+}
+
+TEST_F(LoopbackPair, PacketWithoutCompletionFinishesWhenWritten) {
+  open_both();
+  PacketObject* packet = server->allocate_packet();
+  ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
+  ASSERT_TRUE(server->send(*packet, bytes_of("12345678"), {}, 0).ok());
+  ASSERT_TRUE(server_events->wait_for_completions(1));
+  EXPECT_EQ(server_events->completed()[0].status, STATUS_SUCCESS);
+  EXPECT_TRUE(server_events->completed()[0].payload.empty());
+  ASSERT_TRUE(client_events->wait_for_packets(1));
+}
+
+TEST_F(LoopbackPair, SynchronousRequestCopiesCompletion) {
+  open_both();
+  std::vector<std::byte> reply(32);
+  const auto request = bytes_of("ping....");
+  const SyncRequestResult result = client->send_synchronous(
+      request, nullptr, kSendWaitForCompletion, std::span<std::byte>(reply), Deadline::infinite());
+  EXPECT_EQ(result.status, STATUS_SUCCESS);
+  EXPECT_EQ(result.completion_bytes, 8u);
+  EXPECT_EQ(std::memcmp(reply.data(), request.data(), 8), 0);
+}
+
+TEST_F(LoopbackPair, SynchronousRequestTruncatesLargeCompletion) {
+  open_both();
+  std::vector<std::byte> reply(8);
+  const auto request = bytes_of("0123456789abcdef");
+  const SyncRequestResult result = client->send_synchronous(
+      request, nullptr, kSendWaitForCompletion, std::span<std::byte>(reply), Deadline::infinite());
+  EXPECT_EQ(result.status, STATUS_BUFFER_TOO_SMALL);
+  EXPECT_EQ(result.completion_bytes, 8u);
+  EXPECT_EQ(std::memcmp(reply.data(), request.data(), 8), 0);
+}
+
+TEST_F(LoopbackPair, SynchronousRequestRejectsBadArguments) {
+  open_both();
+  std::vector<std::byte> reply(12);
+  EXPECT_EQ(client
+                ->send_synchronous({}, nullptr, kSendWaitForCompletion, std::span<std::byte>(reply),
+                                   Deadline::infinite())
+                .status,
+            STATUS_INVALID_PARAMETER);  // not a multiple of 8
+  EXPECT_EQ(client->send_synchronous({}, nullptr, 0x8, std::nullopt, Deadline::infinite()).status,
+            STATUS_INVALID_PARAMETER);  // undefined flag
+  // A server may only try-send without waiting.
+  EXPECT_EQ(server
+                ->send_synchronous({}, nullptr, kSendWaitForCompletion, std::nullopt,
+                                   Deadline::immediate())
+                .status,
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(server->send_synchronous({}, nullptr, 0, std::nullopt, Deadline::infinite()).status,
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(
+      server
+          ->send_synchronous(bytes_of("try-send"), nullptr, 0, std::nullopt, Deadline::immediate())
+          .status,
+      STATUS_SUCCESS);
+}
+
+TEST_F(LoopbackPair, SynchronousRequestTimesOutAndLateCompletionIsDropped) {
+  IncomingPacket* held = nullptr;
+  std::mutex held_mutex;
+  server_events->on_packet = [&](Channel&, IncomingPacket& packet, std::span<std::byte>) {
+    const std::lock_guard lock(held_mutex);
+    held = &packet;  // complete later, after the requester gave up
+  };
+  open_both();
+  const SyncRequestResult result =
+      client->send_synchronous(bytes_of("slow...."), nullptr, kSendWaitForCompletion, std::nullopt,
+                               Deadline::after(std::chrono::milliseconds(20)));
+  EXPECT_EQ(result.status, STATUS_CANCELLED);
+  ASSERT_TRUE(server_events->wait_for_packets(1));
+  {
+    const std::lock_guard lock(held_mutex);
+    ASSERT_NE(held, nullptr);
+    server->complete(*held, bytes_of("late...."));
+  }
+  // The late completion is dropped, not a violation: the channel still works.
+  server_events->on_packet = nullptr;
+  const SyncRequestResult next = client->send_synchronous(
+      bytes_of("again..."), nullptr, kSendWaitForCompletion, std::nullopt, Deadline::infinite());
+  EXPECT_EQ(next.status, STATUS_SUCCESS);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+}
+
+TEST_F(LoopbackPair, ManyPacketsThroughSmallRingArriveInOrder) {
+  ASSERT_TRUE(client->set_ring_page_counts(1, 1).ok());
+  open_both();
+  constexpr int kCount = 2000;
+  for (int i = 0; i < kCount; ++i) {
+    PacketObject* packet = client->allocate_packet();
+    ASSERT_NE(packet, nullptr);
+    std::vector<std::byte> payload(200, std::byte{0});
+    std::memcpy(payload.data(), &i, sizeof i);
+    ASSERT_TRUE(client->send(*packet, payload, {}, 0).ok());
+  }
+  ASSERT_TRUE(server_events->wait_for_packets(kCount));
+  const auto received = server_events->received();
+  for (int i = 0; i < kCount; ++i) {
+    int value;
+    std::memcpy(&value, received[static_cast<size_t>(i)].data(), sizeof value);
+    ASSERT_EQ(value, i);
+  }
+}
+
+TEST_F(LoopbackPair, ClientDisableClosesServerAndRetiresOutstanding) {
+  IncomingPacket* held = nullptr;
+  std::mutex held_mutex;
+  server_events->on_packet = [&](Channel&, IncomingPacket& packet, std::span<std::byte>) {
+    const std::lock_guard lock(held_mutex);
+    held = &packet;
+  };
+  open_both();
+  PacketObject* packet = client->allocate_packet();
+  ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
+  ASSERT_TRUE(client->send(*packet, bytes_of("pending."), {}, kSendWaitForCompletion).ok());
+  ASSERT_TRUE(server_events->wait_for_packets(1));
+  client->disable();  // does not wait for the server
+  EXPECT_TRUE(client->is_disabled());
+  const auto completed = client_events->completed();
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0].status, STATUS_DEVICE_REMOVED);
+  EXPECT_EQ(client_events->events(),
+            (std::vector<std::string>{"client:opened", "client:started", "client:post_started",
+                                      "client:suspend", "client:closed"}));
+  // The server suspends and waits for its delivered packet before Closed.
+  ASSERT_TRUE(server_events->wait_for_event("suspend"));
+  {
+    const std::lock_guard lock(held_mutex);
+    server->complete(*held, {});  // nobody to send the completion to: released only
+  }
+  ASSERT_TRUE(server_events->wait_for_event("closed"));
+  server->pause();  // waits for the server's control events, so the close has finished
+  EXPECT_FALSE(server->is_open());
+  EXPECT_FALSE(server->is_disabled());  // still offered
+}
+
+TEST_F(LoopbackPair, ReopenAfterClientDisable) {
+  open_both();
+  client->disable();
+  ASSERT_TRUE(server_events->wait_for_event("closed"));
+  ASSERT_TRUE(client->enable().ok());
+  ASSERT_TRUE(client_events->wait_for_event("post_started", 2));
+  const SyncRequestResult result = client->send_synchronous(
+      bytes_of("again..."), nullptr, kSendWaitForCompletion, std::nullopt, Deadline::infinite());
+  EXPECT_EQ(result.status, STATUS_SUCCESS);
+}
+
+TEST_F(LoopbackPair, SendOnDisabledChannelIsDeviceRemoved) {
+  PacketObject* packet = client->allocate_packet();
+  EXPECT_EQ(client->send(*packet, bytes_of("nobody.."), {}, 0), STATUS_DEVICE_REMOVED);
+  EXPECT_FALSE(packet->in_flight());
+  client->free_packet(*packet);
+}
+
+}  // namespace
+}  // namespace vmb

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+// Channel's incoming side and dispatch context (decisions.md §5–§7): draining the incoming ring
+// (each packet copied out and validated by the ring before anything else looks at it),
+// matching completions to transactions, delivering data packets serially with the transaction
+// quota, PASSIVE delivery, completing incoming packets, and running completion routines.
+#include <cinttypes>
+#include <cstring>
+
+#include "channel/callback_scope.h"
+#include "channel/channel_internals.h"
+#include "vmbkit/channel/channel.h"
+#include "vmbkit/channel/log_sink.h"
+#include "vmbkit/wire/packet_view.h"
+
+namespace vmb {
+namespace {
+
+// Packets one dispatch run takes from the ring before yielding its pool thread to others.
+constexpr uint32_t kBatchBudget = 64;
+
+}  // namespace
+
+void Channel::dispatch() {
+  CallbackScope scope(this, CallbackScope::Kind::kDispatch);
+  try {
+    flush_send_queue();
+    run_finished_routines();
+    std::shared_ptr<OpenState> open;
+    {
+      const std::lock_guard lock(mutex_);
+      if (incoming_enabled_ && failure_.ok()) open = open_;
+    }
+    if (open) drain_incoming(*open);
+  } catch (const std::bad_alloc&) {
+    fail(Status{STATUS_INSUFFICIENT_RESOURCES}, "out of memory while receiving");
+  } catch (...) {
+    // A C++ driver's callback threw; nothing may unwind into the pool thread.
+    fail(Status{STATUS_UNSUCCESSFUL}, "a driver callback threw an exception");
+  }
+}
+
+void Channel::run_finished_routines() {
+  for (;;) {
+    PacketObject* packet;
+    Status status;
+    {
+      const std::lock_guard lock(mutex_);
+      packet = finished_head_;
+      if (packet == nullptr) return;
+      finished_head_ = static_cast<PacketObject*>(packet->next);
+      if (finished_head_ == nullptr) finished_tail_ = nullptr;
+      packet->next = nullptr;
+      packet->state_ = PacketObject::State::kIdle;
+      status = Status{packet->finished_status_};
+    }
+    call_routine(*packet, status, {});
+    const std::lock_guard lock(mutex_);
+    --routines_pending_;
+    changed_.notify_all();
+  }
+}
+
+void Channel::call_routine(PacketObject& packet, Status status, std::span<std::byte> payload) {
+  switch (packet.completion_) {
+    case PacketObject::Completion::kFreeAutomatically:
+      free_packet(packet);
+      break;
+    case PacketObject::Completion::kDriver:
+      driver_->packet_completed(packet, status, payload);
+      break;
+    case PacketObject::Completion::kNone:
+      break;
+  }
+}
+
+void Channel::drain_incoming(OpenState& open) {
+  uint32_t batch = 0;
+  bool more = false;
+  bool violation = false;
+  std::string reason;
+  open.incoming.mask_interrupts();  // rule C: no signals while we drain anyway
+  for (uint32_t budget = kBatchBudget;; --budget) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (!incoming_enabled_ || !failure_.ok()) break;
+      if (delivered_ >= quota_) {
+        stalled_on_quota_ = true;  // only a completion restarts the queue
+        break;
+      }
+    }
+    if (budget == 0) {
+      more = true;
+      break;
+    }
+    wire::PacketView view;
+    const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
+    if (result == ring::ReadResult::kEmpty) {
+      if (open.incoming.unmask_and_check()) continue;  // arrived while we were unmasking
+      break;
+    }
+    if (result == ring::ReadResult::kCorrupt) {
+      violation = true;
+      reason = "incoming ring: " + std::string(wire::to_string(open.incoming.corrupt_reason()));
+      break;
+    }
+    // The view points into read_buffer, which this task owns.
+    const size_t packet_at = static_cast<size_t>(view.bytes.data() - open.read_buffer.data());
+    const size_t payload_at = static_cast<size_t>(view.payload.data() - view.bytes.data());
+    std::span<std::byte> payload(open.read_buffer.data() + packet_at + payload_at,
+                                 view.payload.size());
+    if (view.type == wire::PacketType::kCompletion) {
+      handle_completion_packet(payload, view.transaction_id);
+      continue;
+    }
+    if (view.type == wire::PacketType::kDataUsingTransferPages) {
+      violation = true;  // KMCL never establishes transfer page sets
+      reason = "transfer-page packet on a KMCL channel";
+      break;
+    }
+    if (view.type == wire::PacketType::kDataUsingGpaDirect && !is_server()) {
+      violation = true;  // a server cannot describe its memory to a guest (decisions.md §2)
+      reason = "external data sent by the server";
+      break;
+    }
+    IncomingPacket* record;
+    {
+      const std::lock_guard lock(mutex_);
+      record = take_record_locked();
+    }
+    record->bytes_.assign(view.bytes.begin(), view.bytes.end());
+    record->payload_offset_ = static_cast<uint32_t>(payload_at);
+    record->payload_length_ = static_cast<uint32_t>(view.payload.size());
+    record->completion_requested_ = view.completion_requested();
+    record->transaction_id_ = record->completion_requested_ ? view.transaction_id : 0;
+    if (view.type == wire::PacketType::kDataUsingGpaDirect) {
+      record->guest_ = open.connection->guest_memory();
+      RangeFault fault = RangeFault::kNone;
+      Result<MdlChain> chain =
+          MdlChain::from_packet_ranges(record->guest_, view.gpa_ranges, false, &fault);
+      if (!chain) {
+        violation = true;
+        reason = "external data: " + std::string(to_string(fault));
+        const std::lock_guard lock(mutex_);
+        --delivered_;
+        release_record_locked(*record);
+        break;
+      }
+      record->external_ = std::move(*chain);
+    }
+    deliver(*record);
+    ++batch;
+  }
+  if (open.incoming.commit_read()) open.connection->signal_peer();
+  if (violation) {
+    fail(Status{STATUS_DATA_ERROR}, reason);
+    return;
+  }
+  bool passive;
+  {
+    const std::lock_guard lock(mutex_);
+    passive = incoming_at_passive_;
+  }
+  if (batch != 0 && !passive) driver_->processing_complete(*this, batch);
+  if (more) dispatch_task_->schedule();
+}
+
+void Channel::handle_completion_packet(std::span<std::byte> payload, uint64_t id) {
+  PacketObject* packet = nullptr;
+  {
+    const std::lock_guard lock(mutex_);
+    const TransactionTable::Completion match = transactions_.complete(id);
+    if (match.match == TransactionTable::Match::kDroppedCancelled) return;
+    if (match.match == TransactionTable::Match::kCompleted) {
+      packet = static_cast<PacketObject*>(match.owner);
+      packet->transaction_id_ = 0;
+      if (packet->waiter_ != nullptr) {
+        packet->waiter_->finish(Status{}, payload);
+        packet->state_ = PacketObject::State::kIdle;
+        changed_.notify_all();
+        return;
+      }
+      packet->state_ = PacketObject::State::kIdle;
+    }
+  }
+  if (packet == nullptr) {
+    char text[96];
+    std::snprintf(text, sizeof text, "completion for unknown transaction id 0x%" PRIx64, id);
+    fail(Status{STATUS_DATA_ERROR}, text);
+    return;
+  }
+  call_routine(*packet, Status{}, payload);
+}
+
+IncomingPacket* Channel::take_record_locked() {
+  IncomingPacket* record = free_records_;
+  if (record != nullptr) {
+    free_records_ = record->next_free_;
+  } else {
+    records_.push_back(std::unique_ptr<IncomingPacket>(new IncomingPacket(*this)));
+    record = records_.back().get();
+  }
+  record->next_free_ = nullptr;
+  record->state_ = IncomingPacket::State::kDelivering;
+  record->deferred_to_passive_ = false;
+  ++delivered_;
+  return record;
+}
+
+void Channel::release_record_locked(IncomingPacket& record) {
+  record.state_ = IncomingPacket::State::kFree;
+  record.external_ = MdlChain{};
+  record.external_read_only_ = MdlChain{};
+  record.guest_.reset();
+  record.next = nullptr;
+  record.next_free_ = free_records_;
+  free_records_ = &record;
+}
+
+void Channel::deliver(IncomingPacket& record) {
+  {
+    const std::lock_guard lock(mutex_);
+    if (incoming_at_passive_) {
+      record.state_ = IncomingPacket::State::kDeferred;
+      record.next_deferred_ = nullptr;
+      (deferred_tail_ != nullptr ? deferred_tail_->next_deferred_ : deferred_head_) = &record;
+      deferred_tail_ = &record;
+      passive_task_->schedule();
+      return;
+    }
+    in_delivery_ = true;
+  }
+  {
+    CallbackScope scope(this, CallbackScope::Kind::kDispatch, &record);
+    driver_->process_packet(*this, record, record.payload(), record.has_external_data());
+  }
+  const std::lock_guard lock(mutex_);
+  in_delivery_ = false;
+  if (record.deferred_to_passive_ && record.state_ == IncomingPacket::State::kDelivering) {
+    record.deferred_to_passive_ = false;
+    record.state_ = IncomingPacket::State::kDeferred;
+    record.next_deferred_ = nullptr;
+    (deferred_tail_ != nullptr ? deferred_tail_->next_deferred_ : deferred_head_) = &record;
+    deferred_tail_ = &record;
+    passive_task_->schedule();
+  }
+  changed_.notify_all();
+}
+
+void Channel::run_passive_deliveries() {
+  uint32_t count = 0;
+  for (;;) {
+    IncomingPacket* record;
+    {
+      const std::lock_guard lock(mutex_);
+      record = deferred_head_;
+      if (record == nullptr) {
+        passive_delivering_ = false;
+        changed_.notify_all();
+        break;
+      }
+      deferred_head_ = record->next_deferred_;
+      if (deferred_head_ == nullptr) deferred_tail_ = nullptr;
+      record->next_deferred_ = nullptr;
+      record->state_ = IncomingPacket::State::kDelivering;
+      record->deferred_to_passive_ = false;
+      passive_delivering_ = true;
+    }
+    CallbackScope scope(this, CallbackScope::Kind::kPassive, record);
+    driver_->process_packet(*this, *record, record->payload(), record->has_external_data());
+    ++count;
+  }
+  if (count != 0) {
+    CallbackScope scope(this, CallbackScope::Kind::kPassive);
+    driver_->processing_complete(*this, count);
+  }
+}
+
+void Channel::complete(IncomingPacket& record, std::span<const std::byte> payload) {
+  bool restart = false;
+  bool corrupt = false;
+  {
+    const std::lock_guard lock(mutex_);
+    if (record.state_ != IncomingPacket::State::kDelivering) {
+      log_message(LogLevel::kError, "VmbChannelPacketComplete on a packet not delivered");
+      return;
+    }
+    --delivered_;
+    changed_.notify_all();
+    if (stalled_on_quota_ && delivered_ < quota_) {
+      stalled_on_quota_ = false;
+      restart = true;
+    }
+    if (!record.completion_requested_ || !open_ || !failure_.ok()) {
+      release_record_locked(record);  // no completion wanted, or nobody to send it to
+    } else {
+      size_t length = payload.size();
+      const size_t limit =
+          open_->outgoing.max_ring_bytes() - wire::kDescriptorSize - wire::kTrailerSize;
+      if (length > limit || (payload.data() == nullptr && length != 0)) {
+        log_message(LogLevel::kError,
+                    "VmbChannelPacketComplete: %zu bytes cannot be sent; "
+                    "completing without data",
+                    length);
+        length = 0;
+      }
+      // The payload may be the packet's own buffer: move within it, or copy to a new one.
+      if (length > record.bytes_.size()) {
+        std::vector<std::byte> copy(payload.data(), payload.data() + length);
+        record.bytes_.swap(copy);
+      } else if (length != 0) {
+        std::memmove(record.bytes_.data(), payload.data(), length);
+      }
+      record.completion_length_ = static_cast<uint32_t>(length);
+      record.state_ = IncomingPacket::State::kCompleting;
+      record.external_ = MdlChain{};
+      record.external_read_only_ = MdlChain{};
+      if (send_head_ == nullptr && write_entry_locked(record, &corrupt)) {
+        commit_locked();
+      } else if (!corrupt) {
+        enqueue_locked(record);
+        if (send_head_ == &record) flush_locked(&corrupt);
+      }
+    }
+  }
+  if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
+  if (restart) dispatch_task_->schedule();
+}
+
+void Channel::defer_to_passive(IncomingPacket& record) {
+  if (CallbackScope::delivering(this) != &record) {
+    log_message(LogLevel::kError,
+                "VmbChannelPacketDeferToPassive outside its process-packet "
+                "callback is ignored");
+    return;
+  }
+  const std::lock_guard lock(mutex_);
+  record.deferred_to_passive_ = true;
+}
+
+void Channel::fail_packet(IncomingPacket& record) {
+  {
+    const std::lock_guard lock(mutex_);
+    if (record.state_ != IncomingPacket::State::kDelivering) return;
+    --delivered_;
+    release_record_locked(record);
+    changed_.notify_all();
+  }
+  fail(Status{STATUS_DATA_ERROR}, "the driver failed an incoming packet (VmbChannelPacketFail)");
+}
+
+Result<PMDL> Channel::external_data(IncomingPacket& record, bool read_only) {
+  const std::lock_guard lock(mutex_);
+  if (record.state_ != IncomingPacket::State::kDelivering || !record.has_external_data()) {
+    return Status{STATUS_INVALID_PARAMETER};
+  }
+  if (!read_only) return record.external_.first();
+  if (record.external_read_only_.first() == nullptr) {
+    wire::PacketView view;
+    if (wire::parse_packet(record.bytes_, &view) != wire::CorruptReason::kNone) {
+      return Status{STATUS_INVALID_PARAMETER};  // cannot happen: the copy parsed on receipt
+    }
+    Result<MdlChain> chain = MdlChain::from_packet_ranges(record.guest_, view.gpa_ranges, true);
+    if (!chain) return chain.status();
+    record.external_read_only_ = std::move(*chain);
+  }
+  return record.external_read_only_.first();
+}
+
+}  // namespace vmb

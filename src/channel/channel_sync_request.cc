@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+// VmbChannelSendSynchronousRequest (decisions.md §4): an internal packet object, sent with the
+// caller's flags, and a bounded wait for its outcome. A zero timeout never queues; a passed
+// deadline removes a queued packet or abandons one in the ring (its late completion is then
+// dropped by the transaction table).
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "channel/callback_scope.h"
+#include "channel/channel_internals.h"
+#include "vmbkit/channel/channel.h"
+
+namespace vmb {
+namespace {
+
+// Waits are cut into slices so a far deadline never overflows the clock arithmetic of the
+// condition variable; each wake re-checks the real deadline.
+constexpr auto kWaitSlice = std::chrono::hours(1);
+
+}  // namespace
+
+SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, const MDL* external,
+                                            uint32_t flags,
+                                            std::optional<std::span<std::byte>> completion,
+                                            const Deadline& deadline) {
+  if ((flags & ~kSendDefinedFlags) != 0) return {Status{STATUS_INVALID_PARAMETER}};
+  const bool wait_for_completion = (flags & kSendWaitForCompletion) != 0;
+  // A host must never block on a guest: only the non-blocking try-send (decisions.md §4).
+  if (is_server() && (wait_for_completion || !deadline.is_immediate())) {
+    return {Status{STATUS_INVALID_PARAMETER}};
+  }
+  if (completion.has_value() && completion->size() % 8 != 0) {
+    return {Status{STATUS_INVALID_PARAMETER}};
+  }
+  if ((wait_for_completion || !deadline.is_immediate()) && CallbackScope::blocking_forbidden()) {
+    return {Status{STATUS_INVALID_DEVICE_STATE}};
+  }
+  ExternalData data;
+  if (external != nullptr) {
+    data.kind = ExternalData::Kind::kMdlChain;
+    data.mdl = external;
+  }
+  PacketObject* packet = allocate_packet();
+  if (packet == nullptr) return {Status{STATUS_INSUFFICIENT_RESOURCES}};
+  if (Status status = check_send(*packet, inband, data, flags); !status.ok()) {
+    free_packet(*packet);
+    return {status};
+  }
+  SyncRequestWaiter waiter(completion);
+  SyncRequestResult result;
+  bool corrupt = false;
+  {
+    std::unique_lock lock(mutex_);
+    Status status;
+    if (!failure_.ok() || connection_ == Connection::kDisabled) {
+      status = Status{STATUS_DEVICE_REMOVED};
+    } else {
+      status = prepare_external(*packet, data, flags);
+    }
+    if (status.ok()) {
+      if (!inband.empty()) std::memcpy(packet->inband(), inband.data(), inband.size());
+      packet->inband_length_ = static_cast<uint32_t>(inband.size());
+      packet->wire_flags_ = wait_for_completion ? wire::kFlagCompletionRequested : 0;
+      packet->waiter_ = &waiter;
+      // Zero timeout: never wait for ring space (STATUS_BUFFER_OVERFLOW, nothing queued).
+      status = submit_locked(*packet, !deadline.is_immediate(), &corrupt);
+    }
+    if (!status.ok()) {
+      packet->waiter_ = nullptr;
+      packet->state_ = PacketObject::State::kIdle;
+      result.status = status;
+    } else {
+      while (!waiter.done()) {
+        // Zero timeout with WAIT_FOR_COMPLETION: zero governs queueing only; the completion
+        // is awaited without limit (decisions.md §4).
+        if (deadline.is_infinite() || deadline.is_immediate()) {
+          changed_.wait_for(lock, kWaitSlice);
+          continue;
+        }
+        const auto now = Deadline::Clock::now();
+        if (deadline.expired(now)) {
+          cancel_locked(*packet);
+          waiter.finish(Status{STATUS_CANCELLED}, {});
+          break;
+        }
+        changed_.wait_until(lock, std::min(deadline.time_point(), now + kWaitSlice));
+      }
+      packet->waiter_ = nullptr;
+      result.status = waiter.status();
+      result.completion_bytes = waiter.copied();
+    }
+  }
+  if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
+  free_packet(*packet);
+  return result;
+}
+
+void Channel::cancel_locked(PacketObject& packet) {
+  switch (packet.state_) {
+    case PacketObject::State::kQueued:
+      unlink_locked(packet);
+      break;
+    case PacketObject::State::kInRing:
+      // The peer may still complete it; the table keeps the id so that completion is
+      // recognised and dropped (decisions.md §6).
+      transactions_.cancel(TransactionId{packet.transaction_id_});
+      break;
+    case PacketObject::State::kIdle:
+    case PacketObject::State::kFinished:
+      break;
+  }
+  packet.transaction_id_ = 0;
+  packet.state_ = PacketObject::State::kIdle;
+}
+
+}  // namespace vmb
