@@ -18,7 +18,7 @@ namespace {
 
 std::vector<uint64_t> words_of(std::span<const uint8_t> bytes) {
   std::vector<uint64_t> words(bytes.size() / 8);
-  std::memcpy(words.data(), bytes.data(), words.size() * 8);
+  if (!words.empty()) std::memcpy(words.data(), bytes.data(), words.size() * 8);
   return words;
 }
 

@@ -75,9 +75,12 @@ Result<SharedRegion> SharedRegion::adopt(UniqueFd fd) {
     return Status{STATUS_DATA_ERROR};
   }
   // Without F_SEAL_SHRINK the peer could truncate the file and turn our next access into
-  // SIGBUS. Files that cannot carry seals at all (not a memfd) fail here too.
+  // SIGBUS. Without F_SEAL_SEAL it could still add seals later (F_SEAL_FUTURE_WRITE would make
+  // our later windows fail). Files that cannot carry seals at all (not a memfd) fail here too.
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
-  if (seals < 0 || (seals & F_SEAL_SHRINK) == 0) return Status{STATUS_DATA_ERROR};
+  if (seals < 0 || (seals & F_SEAL_SHRINK) == 0 || (seals & F_SEAL_SEAL) == 0) {
+    return Status{STATUS_DATA_ERROR};
+  }
   return SharedRegion(std::move(fd), size / kGuestPageSize);
 }
 

@@ -59,6 +59,14 @@ TEST(SharedRegion, AdoptRejectsUnsealedMemfd) {
   EXPECT_EQ(SharedRegion::adopt(std::move(fd)).status(), STATUS_DATA_ERROR);
 }
 
+TEST(SharedRegion, AdoptRejectsSealsThatCanStillChange) {
+  UniqueFd fd(::memfd_create("open-seals", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  ASSERT_TRUE(fd);
+  ASSERT_EQ(::ftruncate(fd.get(), 4096), 0);
+  ASSERT_EQ(::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK), 0);  // but not F_SEAL_SEAL
+  EXPECT_EQ(SharedRegion::adopt(std::move(fd)).status(), STATUS_DATA_ERROR);
+}
+
 TEST(SharedRegion, AdoptRejectsSizeNotWholePages) {
   UniqueFd fd(::memfd_create("odd", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   ASSERT_TRUE(fd);

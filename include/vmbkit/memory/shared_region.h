@@ -6,7 +6,8 @@
 //
 // Untrusted descriptors: a region adopted from the peer must carry F_SEAL_SHRINK, so the peer
 // cannot truncate the file under our mappings (a later access would raise SIGBUS, decisions.md
-// §7: no crash under anything the peer does). create() seals shrink, grow and the seals.
+// §7: no crash under anything the peer does), and F_SEAL_SEAL, so it cannot add seals later.
+// create() seals shrink, grow and the seals.
 #pragma once
 
 #include <cstddef>
@@ -62,7 +63,8 @@ class SharedRegion {
   static Result<SharedRegion> create(uint64_t page_count, const char* name);
 
   // Takes a descriptor received from the peer. Its size (fstat) must be a non-zero multiple of
-  // 4096 of at most kMaximumRegionPages pages and it must carry F_SEAL_SHRINK; otherwise
+  // 4096 of at most kMaximumRegionPages pages and it must carry F_SEAL_SHRINK and F_SEAL_SEAL;
+  // otherwise
   // STATUS_DATA_ERROR (the peer sent something unusable). STATUS_INVALID_PARAMETER for an
   // invalid descriptor.
   static Result<SharedRegion> adopt(UniqueFd fd);
