@@ -7,9 +7,13 @@
 #include "vmbkit/channel/loopback_bus.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <optional>
 
 #include "vmbkit/channel/channel.h"
 #include "vmbkit/channel/log_sink.h"
+#include "vmbkit/memory/mdl_chain.h"
 #include "vmbkit/memory/ring_mapping.h"
 #include "vmbkit/ring/ring_view.h"
 #include "vmbkit/wire/ring_format.h"
@@ -25,9 +29,17 @@ struct LoopbackBus::Link {
   Guid instance;                    // that offer's instance GUID
   std::vector<uint64_t> client_outgoing_pfns;
   std::vector<uint64_t> client_incoming_pfns;
-  std::mutex mutex;           // guards the two pointers below
+  std::mutex mutex;           // guards everything below
   Channel* server = nullptr;  // attached sides; null once closed
   Channel* client = nullptr;
+  struct Gpadl {
+    GpaRanges ranges;
+    bool read_only = false;
+    std::optional<MdlChain> mapping;  // the server's, between map and unmap
+  };
+  std::map<uint32_t, Gpadl> gpadls;
+  uint32_t next_gpadl = 1;                 // handles are never 0
+  std::condition_variable gpadl_unmapped;  // delete_gpadl waits here
   ~Link() {
     if (pages != nullptr) (void)memory->free(pages);
   }
@@ -217,6 +229,7 @@ void LoopbackBus::close_connection(Channel& channel) {
         continue;
       }
       both_closed = link->server == nullptr && link->client == nullptr;
+      link->gpadl_unmapped.notify_all();  // a delete waiting for a departed server may go on
     }
     // Under the bus mutex: the peer cannot finish its own close (and be destroyed) meanwhile.
     if (peer != nullptr) peer->deliver_peer_closed();
@@ -243,6 +256,67 @@ void LoopbackBus::release_offer_locked(Channel* server) {
     }
     return;
   }
+}
+
+std::shared_ptr<LoopbackBus::Link> LoopbackBus::find_link(Channel& channel, bool server_side) {
+  const std::lock_guard lock(mutex_);
+  for (const std::shared_ptr<Link>& link : links_) {
+    const std::lock_guard link_lock(link->mutex);
+    if ((server_side ? link->server : link->client) == &channel) return link;
+  }
+  return nullptr;
+}
+
+Result<uint32_t> LoopbackBus::create_gpadl(Channel& client, GpaRanges ranges, bool read_only) {
+  const std::shared_ptr<Link> link = find_link(client, false);
+  if (!link) return Status{STATUS_INVALID_DEVICE_STATE};
+  const std::lock_guard lock(link->mutex);
+  if (link->server == nullptr) return Status{STATUS_INVALID_DEVICE_STATE};
+  const uint32_t handle = link->next_gpadl++;
+  if (link->next_gpadl == 0) link->next_gpadl = 1;
+  Link::Gpadl& gpadl = link->gpadls[handle];
+  gpadl.ranges = std::move(ranges);
+  gpadl.read_only = read_only;
+  return handle;  // in one process the server side has it at once (GPADL_CREATED)
+}
+
+void LoopbackBus::delete_gpadl(Channel& client, uint32_t handle) {
+  const std::shared_ptr<Link> link = find_link(client, false);
+  if (!link) return;
+  std::unique_lock lock(link->mutex);
+  const auto found = link->gpadls.find(handle);
+  if (found == link->gpadls.end()) return;
+  // KMCL: teardown waits while the server has the GPADL mapped (or until the server is gone).
+  link->gpadl_unmapped.wait(lock, [&] {
+    return !found->second.mapping.has_value() || link->server == nullptr;
+  });
+  link->gpadls.erase(found);
+}
+
+Result<PMDL> LoopbackBus::map_gpadl(Channel& server, uint32_t handle, bool read_only) {
+  const std::shared_ptr<Link> link = find_link(server, true);
+  if (!link) return Status{STATUS_INVALID_DEVICE_STATE};
+  const std::lock_guard lock(link->mutex);
+  const auto found = link->gpadls.find(handle);
+  if (found == link->gpadls.end() || found->second.mapping.has_value()) {
+    return Status{STATUS_INVALID_PARAMETER};
+  }
+  if (!read_only && found->second.read_only) return Status{STATUS_ACCESS_DENIED};
+  Result<MdlChain> chain = MdlChain::from_ranges(memory_->mapping(), found->second.ranges,
+                                                 read_only);
+  if (!chain) return chain.status();
+  found->second.mapping = std::move(*chain);
+  return found->second.mapping->first();
+}
+
+void LoopbackBus::unmap_gpadl(Channel& server, uint32_t handle) {
+  const std::shared_ptr<Link> link = find_link(server, true);
+  if (!link) return;
+  const std::lock_guard lock(link->mutex);
+  const auto found = link->gpadls.find(handle);
+  if (found == link->gpadls.end()) return;
+  found->second.mapping.reset();
+  link->gpadl_unmapped.notify_all();
 }
 
 void LoopbackBus::rescind(Channel& server) {

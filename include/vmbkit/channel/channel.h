@@ -154,6 +154,17 @@ class Channel {
   // if it has none.
   Result<PMDL> external_data(IncomingPacket& packet, bool read_only);
 
+  // ---- GPADLs (kmcl-api.md §4.7; channel_gpadl.cc) ----
+  // Client, open, may block: STATUS_INVALID_DEVICE_REQUEST for a server,
+  // STATUS_INVALID_DEVICE_STATE when not open or called from a dispatch callback,
+  // STATUS_INVALID_PARAMETER when the memory is not (all) guest memory.
+  Result<uint32_t> create_gpadl(const void* buffer, uint32_t bytes, bool read_only);
+  Result<uint32_t> create_gpadl(const MDL* mdl, uint32_t offset, uint32_t length, bool read_only);
+  void delete_gpadl(uint32_t handle);
+  // Server: see ChannelBus::map_gpadl.
+  Result<PMDL> map_gpadl(uint32_t handle, bool read_only);
+  void unmap_gpadl(uint32_t handle);
+
   // ---- Called by the bus ----
   // Server: a client opens the offer over `connection`. The channel runs opened() on its own
   // context, then calls reply(status) (from that context) with the outcome.

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "vmbkit/memory/gpa_ranges.h"
 #include "vmbkit/memory/guest_memory_mapping.h"
+#include "vmbkit/nt_types.h"
 #include "vmbkit/ring/ring_view.h"
 #include "vmbkit/status.h"
 #include "vmbkit/wire/guid.h"
@@ -65,6 +67,20 @@ class ChannelBus {
   // The guest memory this process's client endpoints describe external data in (null if the
   // bus has none).
   [[nodiscard]] virtual std::shared_ptr<const GuestMemoryMapping> guest_memory() = 0;
+
+  // GPADLs of an open connection (kmcl-api.md §4.7). Client: describe `ranges` of its guest
+  // memory to the server and return the handle once the server side has it; STATUS_
+  // INVALID_DEVICE_STATE when the client has no open connection.
+  virtual Result<uint32_t> create_gpadl(Channel& client, GpaRanges ranges, bool read_only) = 0;
+  // Client: tear a GPADL down; blocks while the server has it mapped. Unknown handles: ignored.
+  virtual void delete_gpadl(Channel& client, uint32_t handle) = 0;
+  // Server: an MDL chain over the GPADL's pages in its mapping of guest memory, owned by the bus
+  // until unmap_gpadl. STATUS_INVALID_PARAMETER unknown handle or already mapped,
+  // STATUS_ACCESS_DENIED write access to a read-only GPADL, STATUS_INVALID_DEVICE_STATE no
+  // open connection.
+  virtual Result<PMDL> map_gpadl(Channel& server, uint32_t handle, bool read_only) = 0;
+  // Server: ends a mapping; unknown or unmapped handles are ignored.
+  virtual void unmap_gpadl(Channel& server, uint32_t handle) = 0;
 
   // Either endpoint: its side of the open connection ends (Disable, a failed open, a channel
   // failure). The peer receives Channel::deliver_peer_closed. Idempotent.

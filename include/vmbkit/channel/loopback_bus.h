@@ -48,6 +48,10 @@ class LoopbackBus final : public ChannelBus {
   void disconnect(Channel& client) override;
   std::shared_ptr<const GuestMemoryMapping> guest_memory() override { return memory_->mapping(); }
   void close_connection(Channel& channel) override;
+  Result<uint32_t> create_gpadl(Channel& client, GpaRanges ranges, bool read_only) override;
+  void delete_gpadl(Channel& client, uint32_t handle) override;
+  Result<PMDL> map_gpadl(Channel& server, uint32_t handle, bool read_only) override;
+  void unmap_gpadl(Channel& server, uint32_t handle) override;
 
   // Open pairs (opening, open or half closed); for tests.
   [[nodiscard]] size_t link_count() const;
@@ -66,6 +70,8 @@ class LoopbackBus final : public ChannelBus {
   // Pairs `server` (offer at `index`) with `client` and starts the handshake. mutex_ held.
   void open_locked(size_t index, Channel& client);
   static bool matches(const Offer& offer, Channel& client);
+  // The link `channel` is attached to on the given side, or null.
+  std::shared_ptr<Link> find_link(Channel& channel, bool server_side);
   // The offer of `server` is free again; a waiting client may open it. mutex_ held.
   void release_offer_locked(Channel* server);
 

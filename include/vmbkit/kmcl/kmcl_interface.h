@@ -141,15 +141,15 @@ VMBKIT_API extern const GUID KMCL_SERVER_INTERFACE_TYPE;
  * _1 NULL InterfaceType, _2 NULL Interface, STATUS_NOT_SUPPORTED unknown type or Version,
  * STATUS_BUFFER_TOO_SMALL Size below the structure's size (nothing written). */
 VMBKIT_API NTSTATUS VmbKitQueryInterface(LPCGUID InterfaceType, PINTERFACE Interface, USHORT Size,
-                                         USHORT Version);
+                                         USHORT Version) VMBKIT_NOEXCEPT;
 
 /* VmbKitQueryInterface for KMCL_CLIENT_INTERFACE_TYPE. */
 VMBKIT_API NTSTATUS VmbKitQueryClientInterface(PKMCL_CLIENT_INTERFACE_V1 Interface, USHORT Size,
-                                               USHORT Version);
+                                               USHORT Version) VMBKIT_NOEXCEPT;
 
 /* VmbKitQueryInterface for KMCL_SERVER_INTERFACE_TYPE. */
 VMBKIT_API NTSTATUS VmbKitQueryServerInterface(PKMCL_SERVER_INTERFACE_V1 Interface, USHORT Size,
-                                               USHORT Version);
+                                               USHORT Version) VMBKIT_NOEXCEPT;
 
 #ifdef __cplusplus
 }

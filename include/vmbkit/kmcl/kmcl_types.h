@@ -26,6 +26,13 @@
 #define VMBKIT_KMCL_CAST(type, value) ((type)(value))
 #endif
 
+/* Every library function is noexcept in C++ (no exception crosses the C API). */
+#ifdef __cplusplus
+#define VMBKIT_NOEXCEPT noexcept
+#else
+#define VMBKIT_NOEXCEPT
+#endif
+
 #define VMBKIT_DECLARE_HANDLE(name) \
   struct name##__;                  \
   typedef struct name##__* name

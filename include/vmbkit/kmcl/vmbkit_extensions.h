@@ -15,22 +15,22 @@ extern "C" {
 /* Creates an in-process bus that pairs server and client channels of this process. The returned
  * device object is the ParentDeviceObject of VmbChannelAllocate and owns the guest memory of its
  * client endpoints. STATUS_INVALID_PARAMETER NULL Bus, STATUS_INSUFFICIENT_RESOURCES. */
-VMBKIT_API NTSTATUS VmbKitLoopbackBusCreate(PDEVICE_OBJECT* Bus);
+VMBKIT_API NTSTATUS VmbKitLoopbackBusCreate(PDEVICE_OBJECT* Bus) VMBKIT_NOEXCEPT;
 
 /* Closes a bus. Channels still allocated on it keep it alive until their VmbChannelCleanup; the
  * caller must not use the Bus pointer afterwards. NULL is ignored. */
-VMBKIT_API VOID VmbKitBusClose(PDEVICE_OBJECT Bus);
+VMBKIT_API VOID VmbKitBusClose(PDEVICE_OBJECT Bus) VMBKIT_NOEXCEPT;
 
 /* Allocates ByteCount bytes of zeroed, page-aligned guest memory of the bus and an MDL over them
  * (for external data and GPADLs). Free with VmbKitFreeGuestBuffer. Any thread.
  * _1 bad bus, _2 ByteCount 0, _3 NULL Buffer, _4 NULL Mdl, STATUS_INSUFFICIENT_RESOURCES guest
  * memory exhausted. */
 VMBKIT_API NTSTATUS VmbKitAllocateGuestBuffer(PDEVICE_OBJECT Bus, UINT32 ByteCount, PVOID* Buffer,
-                                              PMDL* Mdl);
+                                              PMDL* Mdl) VMBKIT_NOEXCEPT;
 
 /* Frees what VmbKitAllocateGuestBuffer returned. The memory must no longer be described by a
  * packet in flight or a GPADL. Mismatched or NULL arguments are ignored. */
-VMBKIT_API VOID VmbKitFreeGuestBuffer(PDEVICE_OBJECT Bus, PVOID Buffer, PMDL Mdl);
+VMBKIT_API VOID VmbKitFreeGuestBuffer(PDEVICE_OBJECT Bus, PVOID Buffer, PMDL Mdl) VMBKIT_NOEXCEPT;
 
 /* Why a channel failed (decisions.md §7). *FailureStatus: STATUS_SUCCESS while the channel has
  * not failed, else the recorded status (STATUS_DATA_ERROR for a peer's protocol violation).
@@ -38,7 +38,8 @@ VMBKIT_API VOID VmbKitFreeGuestBuffer(PDEVICE_OBJECT Bus, PVOID Buffer, PMDL Mdl
  * to fit. Any thread. _1 bad channel, _2 NULL FailureStatus, _3 NULL Description with a non-zero
  * DescriptionSize. */
 VMBKIT_API NTSTATUS VmbKitChannelGetFailureReason(VMBCHANNEL Channel, NTSTATUS* FailureStatus,
-                                                  char* Description, UINT32 DescriptionSize);
+                                                  char* Description,
+                                                  UINT32 DescriptionSize) VMBKIT_NOEXCEPT;
 
 /* Severity of a log message. */
 typedef enum _VMBKIT_LOG_LEVEL {
@@ -57,7 +58,7 @@ typedef VMBKIT_LOG_CALLBACK* PVMBKIT_LOG_CALLBACK;
  * formatted. NULL Callback restores the default (warnings and errors to stderr). The library
  * never prints anything else. */
 VMBKIT_API VOID VmbKitSetLogCallback(PVMBKIT_LOG_CALLBACK Callback, PVOID Context,
-                                     VMBKIT_LOG_LEVEL MaximumLevel);
+                                     VMBKIT_LOG_LEVEL MaximumLevel) VMBKIT_NOEXCEPT;
 
 #ifdef __cplusplus
 }
