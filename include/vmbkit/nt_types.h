@@ -2,8 +2,8 @@
 /* The Windows kernel types that KMCL code uses, with Windows (LLP64) widths on Linux x86-64:
  * ULONG and LONG are 32 bits, ULONG_PTR and PFN_NUMBER 64. C11 and C++. This header declares
  * types only; the MDL helpers (IoAllocateMdl, MmGetMdlPfnArray, ...) are in vmbkit/mdl.h.
- * Layouts are pinned by static_asserts in src/memory/nt_types_test.cc (C++) and
- * tests/c_api (C11). */
+ * Layouts are pinned by static_asserts in src/memory/nt_types_test.cc; tests/c_api compiles
+ * this header as C11 (through kmcl.h). */
 #ifndef VMBKIT_NT_TYPES_H_
 #define VMBKIT_NT_TYPES_H_
 

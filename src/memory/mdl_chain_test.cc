@@ -266,6 +266,7 @@ TEST_F(MdlChainTest, ReadOnlyChainRefusesWrites) {
   auto* second = static_cast<std::byte*>(MmGetSystemAddressForMdlSafe(chain->first()->Next, 0));
   ASSERT_NE(first, nullptr);
   ASSERT_NE(second, nullptr);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // other threads may exist (TSan)
   EXPECT_DEATH({ first[0] = std::byte{1}; }, "");
   EXPECT_DEATH({ second[0] = std::byte{1}; }, "");
 }
@@ -278,6 +279,7 @@ TEST_F(MdlChainTest, NoWritePriorityMapsReadOnly) {
   auto* bytes = static_cast<std::byte*>(
       MmGetSystemAddressForMdlSafe(chain->first(), NormalPagePriority | MdlMappingNoWrite));
   ASSERT_NE(bytes, nullptr);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // other threads may exist (TSan)
   EXPECT_DEATH({ bytes[0] = std::byte{1}; }, "");
 }
 
