@@ -55,6 +55,11 @@ uint32_t IncomingRing::uncommitted_bytes() const {
   return true;
 }
 
+// read()'s inline path saw an invalid write_index: record why.
+ReadResult IncomingRing::fail_index(uint32_t loaded) {
+  return fail(detail::check_index(loaded, view_.data_size));
+}
+
 // Copies out of the data area at `at`, wrapping once.
 // Safety: at < data_size and length <= data_size - 8 (a validated packet is at most the bytes
 // available, which are below data_size), so with a double mapping data[at, at + length) lies
@@ -133,68 +138,10 @@ inline void IncomingRing::copy_out(uint32_t at, std::byte* to, uint32_t length) 
   return ReadResult::kPacket;
 }
 
-// The fast path: the next packet is already covered by the cached (or one fresh) write_index,
-// lies contiguously in memory and passes validation at once. The descriptor is copied once and
-// checked; the view is filled from that private copy; the packet is copied behind it last, so
-// nothing stays live across the copy. Anything unusual goes to read_general(), which starts
-// over and reports the exact reason.
-ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
-  const uint32_t size = view_.data_size;
-  const uint32_t start = read_index_;
-  uint32_t available = wire::ring_used_bytes(size, cached_write_index_, start);
-  if (available < wire::kMinimumPacketRingBytes) {
-    if (corrupt()) return ReadResult::kCorrupt;
-    // Acquire pairs with the producer's release store: the bytes below the new index are
-    // complete before we copy them (the 2022 Linux ARM64 fix). Without it we could copy
-    // stale packet bytes.
-    if (!refresh_write_index(std::memory_order_acquire)) return ReadResult::kCorrupt;
-    available = wire::ring_used_bytes(size, cached_write_index_, start);
-    if (available == 0) return ReadResult::kEmpty;
-    if (available < wire::kMinimumPacketRingBytes) return read_general(buffer, packet);
-  }
-  // A corrupt ring has cached_write_index_ == read_index_ (fail()), so it never gets here.
-  if (!view_.data_doubled && available > size - start) return read_general(buffer, packet);
-  // Safety: [start, start + available) lies inside the data area (no wrap published) or inside
-  // the double mapping (available < size).
-  const std::byte* const from = view_.data + start;
-  wire::PacketDescriptor descriptor;
-  std::memcpy(&descriptor, from, sizeof descriptor);
-  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
-  const uint32_t header_bytes = uint32_t{descriptor.offset8} * 8u;
-  // validate_descriptor()'s checks, answered yes/no; read_general() names the reason. The
-  // type is checked last: in-band and completion continue here, anything else is looked at
-  // by read_extended().
-  if (descriptor.offset8 < 2 || descriptor.offset8 > descriptor.len8 ||
-      packet_bytes + wire::kTrailerSize > available || packet_bytes > buffer.size() ||
-      (descriptor.flags & ~wire::kDefinedPacketFlags) != 0) [[unlikely]] {
-    return read_general(buffer, packet);
-  }
-  if (descriptor.type != static_cast<uint16_t>(wire::PacketType::kDataInBand) &&
-      descriptor.type != static_cast<uint16_t>(wire::PacketType::kCompletion)) {
-    return read_extended(descriptor, from, buffer, packet);
-  }
-  read_index_ = detail::advance(start, packet_bytes + wire::kTrailerSize, size);
-  std::byte* const to = buffer.data();
-  std::memcpy(to, &descriptor, sizeof descriptor);
-  // type, offset8, len8, flags and transaction_id, laid out as in the descriptor
-  // (static_asserts in packet_view.h); PacketView is trivially copyable.
-  std::memcpy(static_cast<void*>(packet), &descriptor, sizeof descriptor);
-  packet->bytes = {to, packet_bytes};
-  packet->payload = {to + header_bytes, packet_bytes - header_bytes};
-  packet->gpa_ranges = {};
-  packet->transfer_page_ranges = {};
-  packet->transfer_page_set_id = 0;
-  packet->sender_owns_set = 0;
-  // The trailer's 8 bytes are published (checked above) but not read (decisions.md §8).
-  std::memcpy(to + wire::kDescriptorSize, from + wire::kDescriptorSize,
-              packet_bytes - wire::kDescriptorSize);
-  return ReadResult::kPacket;
-}
-
 // read()'s tail for packets other than in-band and completion whose descriptor passed every
 // other check: an unknown type fails the ring; GPA-direct and transfer-page packets are copied
 // behind the private descriptor and their extended header is checked in the copy.
-[[gnu::noinline]] ReadResult IncomingRing::read_extended(const wire::PacketDescriptor& descriptor,
+[[gnu::noinline]] ReadResult IncomingRing::read_extended(wire::PacketDescriptor descriptor,
                                                          const std::byte* from,
                                                          std::span<std::byte> buffer,
                                                          wire::PacketView* packet) {
@@ -211,17 +158,20 @@ ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* pac
 }
 
 bool IncomingRing::commit_read() {
-  if (read_index_ == committed_index_ || corrupt()) return false;
+  const uint32_t read_index = read_index_;
   const uint32_t committed = committed_index_;
+  if (read_index == committed || corrupt()) return false;
+  // Locals, because the atomic accesses below make the compiler reload members.
+  std::byte* const control = view_.control;
+  committed_index_ = read_index;
   // Rule B (wire-format.md §3.3), step 1: no pending-send protocol without the feature bit.
   const uint32_t features =
-      detail::control_word(view_.control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
-  auto read_index = detail::control_word(view_.control, wire::kReadIndexOffset);
+      detail::control_word(control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
   if ((features & wire::kFeaturePendingSendSize) == 0) {
     // Release pairs with the producer's acquire load of read_index: our copies out of
     // [committed, read_index) are complete before it may overwrite them.
-    read_index.store(read_index_, std::memory_order_release);
-    committed_index_ = read_index_;
+    detail::control_word(control, wire::kReadIndexOffset)
+        .store(read_index, std::memory_order_release);
     return false;
   }
   // Step 2, store -> load: seq_cst store of read_index (its release part as above), then a
@@ -230,11 +180,17 @@ bool IncomingRing::commit_read() {
   // store. Without it the producer could miss our read_index while we miss its
   // pending_send_sz, and it would wait forever. (Not a standalone fence: ThreadSanitizer does
   // not model fences; on x86-64 this is one xchg.)
-  read_index.store(read_index_, std::memory_order_seq_cst);
-  committed_index_ = read_index_;
-  const uint32_t pending = detail::control_word(view_.control, wire::kPendingSendSizeOffset)
-                               .load(std::memory_order_seq_cst);
+  detail::control_word(control, wire::kReadIndexOffset)
+      .store(read_index, std::memory_order_seq_cst);
+  const uint32_t pending =
+      detail::control_word(control, wire::kPendingSendSizeOffset).load(std::memory_order_seq_cst);
   if (pending == 0) return false;
+  return pending_send_signal(features, pending, committed);
+}
+
+// Rule B steps 4-5 for a waiting producer: load write_index, compare the free space before
+// and after this batch with pending_send_sz.
+bool IncomingRing::pending_send_signal(uint32_t features, uint32_t pending, uint32_t committed) {
   if (!refresh_write_index(std::memory_order_acquire)) return false;
   const uint32_t free_after =
       wire::ring_free_bytes(view_.data_size, cached_write_index_, read_index_);

@@ -168,49 +168,7 @@ void OutgoingRing::write_split(uint32_t start, const wire::PacketDescriptor& des
   copy_in(at, reinterpret_cast<const std::byte*>(&trailer), sizeof trailer);
 }
 
-// The common case, one in-band or completion payload that fits the cached free space without
-// wrapping (or with a double mapping), is written here with a handful of stores and one
-// memcpy, issued last so that nothing stays live across the call; anything else takes the
-// general path, which re-checks everything.
-WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint64_t transaction_id,
-                                    std::span<const std::byte> payload) {
-  const auto type16 = static_cast<uint16_t>(type);
-  const size_t payload_bytes = payload.size();
-  const uint32_t size = view_.data_size;
-  const uint32_t start = write_index_;
-  // A corrupt ring needs no test here: fail() leaves a cache that shows 8 free bytes, so the
-  // space check below sends every write to the general path, which reports kCorrupt.
-  constexpr uint32_t kSimpleTypes = 1u << static_cast<uint16_t>(wire::PacketType::kDataInBand) |
-                                    1u << static_cast<uint16_t>(wire::PacketType::kCompletion);
-  if (type16 >= 32 || ((kSimpleTypes >> type16) & 1u) == 0 ||
-      flags > wire::kFlagCompletionRequested || payload_bytes > size) [[unlikely]] {
-    return try_write_general(type, flags, transaction_id, payload);
-  }
-  // payload_bytes <= size <= 1 GiB: no overflow below.
-  const auto packet_bytes =
-      static_cast<uint32_t>(wire::align8(wire::kDescriptorSize + uint64_t{payload_bytes}));
-  const uint32_t ring_bytes = packet_bytes + wire::kTrailerSize;
-  if (wire::ring_free_bytes(size, start, cached_read_index_) <= ring_bytes ||
-      (!view_.data_doubled && ring_bytes > size - start)) [[unlikely]] {
-    return try_write_general(type, flags, transaction_id, payload);
-  }
-  // Safety: [start, start + ring_bytes) lies inside the data area, or inside the double
-  // mapping (start < size, ring_bytes < free <= size).
-  std::byte* const to = view_.data + start;
-  const uint64_t zero = 0;  // padding: see the general path
-  std::memcpy(to + packet_bytes - sizeof zero, &zero, sizeof zero);
-  const uint64_t head = uint64_t{type16} | uint64_t{2} << 16 | uint64_t{packet_bytes / 8} << 32 |
-                        uint64_t{flags} << 48;  // type, offset8 = 2, len8, flags (little-endian)
-  std::memcpy(to, &head, sizeof head);
-  std::memcpy(to + 8, &transaction_id, sizeof transaction_id);
-  const uint64_t trailer = wire::trailer_for(start);
-  std::memcpy(to + packet_bytes, &trailer, sizeof trailer);
-  write_index_ = detail::advance(start, ring_bytes, size);
-  if (payload_bytes != 0) std::memcpy(to + wire::kDescriptorSize, payload.data(), payload_bytes);
-  return WriteResult::kWritten;
-}
-
-// Everything the fast path above does not take: the general gather path.
+// Everything try_write()'s inline fast path (outgoing_ring.h) does not take.
 [[gnu::noinline]] WriteResult OutgoingRing::try_write_general(wire::PacketType type, uint16_t flags,
                                                               uint64_t transaction_id,
                                                               std::span<const std::byte> payload) {
@@ -219,8 +177,13 @@ WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags, uint6
 }
 
 bool OutgoingRing::commit() {
-  if (write_index_ == committed_index_ || corrupt()) return false;
+  const uint32_t write_index = write_index_;
   const uint32_t old_write_index = committed_index_;
+  if (write_index == old_write_index || corrupt()) return false;
+  // Locals, because the atomic accesses below make the compiler reload members.
+  std::byte* const control = view_.control;
+  const uint32_t size = view_.data_size;
+  committed_index_ = write_index;
   // A seq_cst store followed by seq_cst loads. Release part: pairs with the consumer's acquire
   // load of write_index, so it never sees the new index before the packet bytes (else it
   // copies stale bytes). Store -> load part (rule A, the "full barrier" of wire-format.md
@@ -230,14 +193,20 @@ bool OutgoingRing::commit() {
   // could see old values and the wakeup would be lost. A standalone seq_cst fence would do
   // the same, but ThreadSanitizer does not model fences; on x86-64 this is one xchg, on
   // ARM64 stlr/ldar.
-  detail::control_word(view_.control, wire::kWriteIndexOffset)
-      .store(write_index_, std::memory_order_seq_cst);
-  committed_index_ = write_index_;
-  const uint32_t mask = detail::control_word(view_.control, wire::kInterruptMaskOffset)
-                            .load(std::memory_order_seq_cst);
+  detail::control_word(control, wire::kWriteIndexOffset)
+      .store(write_index, std::memory_order_seq_cst);
+  const uint32_t mask =
+      detail::control_word(control, wire::kInterruptMaskOffset).load(std::memory_order_seq_cst);
   // The same load refreshes the space cache (seq_cst includes acquire).
-  if (!refresh_read_index(std::memory_order_seq_cst)) return false;
-  return wire::producer_should_signal(mask, cached_read_index_, old_write_index);
+  const uint32_t read_index =
+      detail::control_word(control, wire::kReadIndexOffset).load(std::memory_order_seq_cst);
+  if (const CorruptReason reason = detail::check_index(read_index, size);
+      reason != CorruptReason::kNone) [[unlikely]] {
+    fail(reason);
+    return false;
+  }
+  cached_read_index_ = read_index;
+  return wire::producer_should_signal(mask, read_index, old_write_index);
 }
 
 void OutgoingRing::discard_uncommitted() { write_index_ = committed_index_; }

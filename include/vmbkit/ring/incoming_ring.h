@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <span>
 
 #include "vmbkit/ring/ring_view.h"
@@ -39,17 +41,20 @@ class IncomingRing {
   // Copies the next packet into `buffer` and validates it. buffer.size() is this reader's
   // maximum packet size (wire-format.md §4.2 item 3): a larger packet is corrupt, never
   // truncated. The packet is consumed privately; the producer sees the space only after
-  // commit_read(). The PacketView stays valid while `buffer` is unchanged.
+  // commit_read(). The PacketView stays valid while `buffer` is unchanged. Inline (below):
+  // in-band and completion packets take a short path, everything else read_general().
   ReadResult read(std::span<std::byte> buffer, wire::PacketView* packet);
 
-  // Publishes read_index for every packet read since the last commit (one release store) and
+  // Publishes read_index for every packet read since the last commit (one store: release, or
+  // seq_cst when the ring advertises pending-send-size, for rule B's store->load ordering) and
   // applies rule B: returns true iff the producer must be signalled. Nothing to publish, or
   // corrupt: false.
   [[nodiscard]] bool commit_read();
 
   // Rule C: sets interrupt_mask = 1 while draining (only suppresses the producer's signals).
   void mask_interrupts();
-  // Rule C: stores interrupt_mask = 0, full fence, re-loads write_index. Returns true if
+  // Rule C: stores interrupt_mask = 0 and re-loads write_index (both seq_cst, the "full
+  // barrier" of wire-format.md §3.4). Returns true if
   // unread data is published (keep draining: a packet written before the unmask was not
   // signalled) or the ring is corrupt (read() reports it); false if the ring is empty.
   [[nodiscard]] bool unmask_and_check();
@@ -65,11 +70,13 @@ class IncomingRing {
 
  private:
   ReadResult read_general(std::span<std::byte> buffer, wire::PacketView* packet);
-  ReadResult read_extended(const wire::PacketDescriptor& descriptor, const std::byte* from,
+  ReadResult read_extended(wire::PacketDescriptor descriptor, const std::byte* from,
                            std::span<std::byte> buffer, wire::PacketView* packet);
   bool refresh_write_index(std::memory_order order);
   void copy_out(uint32_t at, std::byte* to, uint32_t length) const;
   ReadResult fail(wire::CorruptReason reason);
+  ReadResult fail_index(uint32_t loaded);
+  bool pending_send_signal(uint32_t features, uint32_t pending, uint32_t committed);
 
   RingView view_;
   uint32_t read_index_ = 0;          // private: start of the next unread packet
@@ -77,5 +84,73 @@ class IncomingRing {
   uint32_t cached_write_index_ = 0;  // last validated write_index loaded
   wire::CorruptReason reason_ = wire::CorruptReason::kNone;
 };
+
+// The fast path: the next packet is covered by the cached (or one fresh) write_index, lies
+// contiguously in memory, is in-band or a completion and passes validation at once. The
+// descriptor is copied once and checked; the view is filled from that private copy; the packet
+// is copied behind it last. Anything unusual goes to read_general(), which starts over from
+// the shared bytes and names the exact reason, or to read_extended() for types 7 and 9.
+inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
+  const uint32_t size = view_.data_size;
+  const uint32_t start = read_index_;
+  uint32_t available = wire::ring_used_bytes(size, cached_write_index_, start);
+  if (available < wire::kMinimumPacketRingBytes) {
+    if (corrupt()) return ReadResult::kCorrupt;
+    // Acquire pairs with the producer's release store: the bytes below the new index are
+    // complete before we copy them (the 2022 Linux ARM64 fix). Without it we could copy
+    // stale packet bytes.
+    // Safety: control points to the mapped control page, 8-byte aligned (is_usable()); the
+    // reference lives only inside the atomic_ref, and every access to the word is atomic.
+    const uint32_t loaded =
+        std::atomic_ref<uint32_t>(
+            *std::launder(reinterpret_cast<uint32_t*>(view_.control + wire::kWriteIndexOffset)))
+            .load(std::memory_order_acquire);
+    // wire-format.md §4.2 item 1 on every load: < size and a multiple of 8.
+    if (loaded >= size || (loaded & 7u) != 0) [[unlikely]] {
+      return fail_index(loaded);
+    }
+    cached_write_index_ = loaded;
+    available = wire::ring_used_bytes(size, loaded, start);
+    if (available == 0) return ReadResult::kEmpty;
+    if (available < wire::kMinimumPacketRingBytes) return read_general(buffer, packet);
+  }
+  // A corrupt ring has cached_write_index_ == read_index_ (fail()), so it never gets here.
+  if (!view_.data_doubled && available > size - start) return read_general(buffer, packet);
+  // Safety: [start, start + available) lies inside the data area (no wrap published) or inside
+  // the double mapping (available < size).
+  const std::byte* const from = view_.data + start;
+  wire::PacketDescriptor descriptor;
+  std::memcpy(&descriptor, from, sizeof descriptor);
+  const uint32_t packet_bytes = uint32_t{descriptor.len8} * 8u;
+  const uint32_t header_bytes = uint32_t{descriptor.offset8} * 8u;
+  // validate_descriptor()'s checks, answered yes/no (read_general() names the reason); the
+  // type last: in-band and completion continue here, anything else goes to read_extended().
+  if (descriptor.offset8 < 2 || descriptor.offset8 > descriptor.len8 ||
+      packet_bytes + wire::kTrailerSize > available || packet_bytes > buffer.size() ||
+      (descriptor.flags & ~wire::kDefinedPacketFlags) != 0) [[unlikely]] {
+    return read_general(buffer, packet);
+  }
+  if (descriptor.type != static_cast<uint16_t>(wire::PacketType::kDataInBand) &&
+      descriptor.type != static_cast<uint16_t>(wire::PacketType::kCompletion)) {
+    return read_extended(descriptor, from, buffer, packet);
+  }
+  const uint32_t next = start + packet_bytes + wire::kTrailerSize;
+  read_index_ = next >= size ? next - size : next;
+  std::byte* const to = buffer.data();
+  std::memcpy(to, &descriptor, sizeof descriptor);
+  // type, offset8, len8, flags and transaction_id are laid out as in the descriptor
+  // (static_asserts in packet_view.h), and PacketView is trivially copyable.
+  std::memcpy(static_cast<void*>(packet), &descriptor, sizeof descriptor);
+  packet->bytes = {to, packet_bytes};
+  packet->payload = {to + header_bytes, packet_bytes - header_bytes};
+  packet->gpa_ranges = {};
+  packet->transfer_page_ranges = {};
+  packet->transfer_page_set_id = 0;
+  packet->sender_owns_set = 0;
+  // The trailer's 8 bytes are published (checked above) but not read (decisions.md §8).
+  std::memcpy(to + wire::kDescriptorSize, from + wire::kDescriptorSize,
+              packet_bytes - wire::kDescriptorSize);
+  return ReadResult::kPacket;
+}
 
 }  // namespace vmb::ring
