@@ -74,7 +74,7 @@ uint64_t GuestBufferAllocator::allocation_size(uint64_t offset) const {
     const uint32_t size = slot_size(slab->second.size_class);
     const uint64_t slot = in_page / size;
     if (in_page % size != 0) return 0;
-    return (slab->second.in_use[slot / 64] >> (slot % 64)) & 1u ? size : 0;
+    return ((slab->second.in_use[slot / 64] >> (slot % 64)) & 1u) != 0 ? size : 0;
   }
   const auto run = runs_.find(page);
   return in_page == 0 && run != runs_.end() ? run->second * kPageSize : 0;

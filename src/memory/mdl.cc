@@ -54,7 +54,8 @@ void* map_mdl(MDL* mdl, MdlExtension* extension, bool read_only) {
   if (pfns_consecutive(pfns)) {
     // Safety (const_cast): the read-only view is mapped PROT_READ; a driver that writes through
     // the address it gets faults, as it would on Windows.
-    base = read_only ? const_cast<std::byte*>(guest.read_only_pages(pfns[0], pfns.size()))
+    base = read_only ? const_cast<std::byte*>(  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+                           guest.read_only_pages(pfns[0], pfns.size()))
                      : guest.pages(pfns[0], pfns.size());
   } else {
     auto window = guest.map_window(pfns, read_only);
@@ -81,7 +82,8 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN /*SecondaryBuffer
   const size_t pages = VmbKitAddressAndSizeToSpanPages(VirtualAddress, Length);
   void* block = ::operator new(vmb::memory_internal::mdl_allocation_size(pages), std::nothrow);
   if (block == nullptr) return nullptr;
-  auto* extension = new (block) MdlExtension;
+  // Placement new into `block`, which IoFreeMdl releases (NOLINT: not an owning new).
+  auto* extension = new (block) MdlExtension;  // NOLINT(cppcoreguidelines-owning-memory)
   MDL* mdl = vmb::memory_internal::mdl_after(extension);
   MmInitializeMdl(mdl, VirtualAddress, Length);
   add_flags(mdl, MDL_ALLOCATED_FIXED_SIZE);

@@ -160,7 +160,7 @@ Result<BuiltChain> build_chain(const std::shared_ptr<const GuestMemoryMapping>& 
   if (count == 0) return reject(RangeFault::kNoRanges);
 
   BuiltChain chain;
-  chain.storage.reset(new (std::nothrow) std::byte[bytes]);
+  chain.storage.reset(new (std::nothrow) std::byte[bytes]);  // NOLINT: owned by unique_ptr
   if (!chain.storage) return Status{STATUS_INSUFFICIENT_RESOURCES};
   size_t at = 0;
   MDL* previous = nullptr;
@@ -168,6 +168,7 @@ Result<BuiltChain> build_chain(const std::shared_ptr<const GuestMemoryMapping>& 
     const size_t pfn_count = range.pfns.size();
     // Safety: `at` advances by exactly the sizes summed above, so each block lies inside the
     // storage; new[] storage is aligned for MdlExtension (16 bytes).
+    // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): placement into chain.storage
     auto* extension = new (chain.storage.get() + at) MdlExtension;
     extension->guest = guest;
     extension->read_only = read_only;

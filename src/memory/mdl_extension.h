@@ -47,7 +47,9 @@ inline MDL* mdl_after(MdlExtension* extension) {
 // flag by hand on storage of their own.
 inline MdlExtension* extension_of(const MDL* mdl) {
   if (mdl == nullptr || (mdl->MdlFlags & MDL_ALLOCATED_FIXED_SIZE) == 0) return nullptr;
-  // Safety: see above; the flag promises an extension right before the MDL.
+  // Safety: see above; the flag promises an extension right before the MDL. The const_cast is
+  // needed because the C helpers take const MDLs; the extension itself was never const.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
   auto* extension = reinterpret_cast<MdlExtension*>(
       const_cast<std::byte*>(reinterpret_cast<const std::byte*>(mdl)) - sizeof(MdlExtension));
   return extension->magic == MdlExtension::kMagic ? extension : nullptr;

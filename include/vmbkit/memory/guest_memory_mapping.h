@@ -40,6 +40,8 @@ class GuestMemoryMapping {
 
   GuestMemoryMapping(const GuestMemoryMapping&) = delete;
   GuestMemoryMapping& operator=(const GuestMemoryMapping&) = delete;
+  GuestMemoryMapping(GuestMemoryMapping&&) = delete;  // registered by address
+  GuestMemoryMapping& operator=(GuestMemoryMapping&&) = delete;
   ~GuestMemoryMapping();
 
   [[nodiscard]] uint64_t page_count() const { return region_.page_count(); }
