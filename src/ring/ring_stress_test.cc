@@ -6,6 +6,7 @@
 // as a bounded wait that times out. Run under TSan in CI with a smaller count.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -30,7 +31,7 @@ namespace vmb::ring {
 namespace {
 
 #ifdef VMBKIT_STRESS_SANITIZED
-constexpr uint64_t kPackets = 200'000;  // a few seconds under TSan / ASan
+constexpr uint64_t kPackets = 150'000;  // a few seconds under TSan / ASan
 #else
 constexpr uint64_t kPackets = 2'000'000;
 #endif
@@ -83,8 +84,13 @@ void produce(const RingView& view, Shared* shared, uint32_t seed) {
   std::mt19937 random(seed);
   std::uniform_int_distribution<size_t> body_size(0, 700);
   std::uniform_int_distribution<int> batch_size(1, 8);
-  std::vector<std::byte> body(1024);
-  std::byte header[kHeaderBytes];
+  // Packet kinds by sequence % 3: 0 in-band gathered from two pieces (general write path),
+  // 1 in-band from one contiguous piece (inline fast path), 2 GPA direct with one range whose
+  // PFN is the sequence number (extended-header paths on both sides).
+  std::vector<std::byte> whole(kHeaderBytes + 1024);
+  const std::span<std::byte> header = std::span(whole).first(kHeaderBytes);
+  const std::span<std::byte> body = std::span(whole).subspan(kHeaderBytes);
+  std::array<std::byte, 24> gpa_header;
   uint64_t sequence = 0;
   while (sequence < kPackets && !shared->failed.load(std::memory_order_relaxed)) {
     const int batch = batch_size(random);
@@ -93,16 +99,33 @@ void produce(const RingView& view, Shared* shared, uint32_t seed) {
       std::memset(body.data(), static_cast<int>(body_byte(sequence)), size);
       const uint32_t size32 = static_cast<uint32_t>(size);
       const uint32_t sum = checksum(sequence, size32);
-      std::memcpy(header, &sequence, 8);
-      std::memcpy(header + 8, &size32, 4);
-      std::memcpy(header + 12, &sum, 4);
-      const std::span<const std::byte> pieces[] = {header, std::span(body).first(size)};
-      const OutgoingPacket packet{
-          wire::PacketType::kDataInBand, static_cast<uint16_t>(sequence & 1), sequence, {}, pieces};
-      WriteResult result = ring.try_write(packet);
+      std::memcpy(header.data(), &sequence, 8);
+      std::memcpy(header.data() + 8, &size32, 4);
+      std::memcpy(header.data() + 12, &sum, 4);
+      const auto flags = static_cast<uint16_t>(sequence & 1);
+      const std::span<const std::byte> pieces[] = {header, body.first(size)};
+      const uint64_t pfn = sequence;
+      const wire::GpaRangeSpec range{size32 + 1, 0, {&pfn, 1}};
+      const int kind = static_cast<int>(sequence % 3);
+      std::span<const std::byte> extended;
+      if (kind == 2) {
+        extended =
+            std::span(gpa_header).first(*wire::encode_gpa_direct_header({&range, 1}, gpa_header));
+      }
+      auto write_once = [&] {
+        if (kind == 1) {
+          return ring.try_write(wire::PacketType::kDataInBand, flags, sequence,
+                                std::span(whole).first(kHeaderBytes + size));
+        }
+        const auto type =
+            kind == 2 ? wire::PacketType::kDataUsingGpaDirect : wire::PacketType::kDataInBand;
+        return ring.try_write(OutgoingPacket{type, flags, sequence, extended, pieces});
+      };
+      WriteResult result = write_once();
       if (result == WriteResult::kFull) {
         if (ring.commit()) shared->to_consumer.signal();
-        const uint32_t need = wire::layout_packet(0, kHeaderBytes + size).ring_bytes();
+        const uint32_t need =
+            wire::layout_packet(extended.size(), kHeaderBytes + size).ring_bytes();
         while (true) {
           const uint64_t seen = shared->to_producer.snapshot();
           const SpaceRequest request = ring.request_space(need);
@@ -113,7 +136,7 @@ void produce(const RingView& view, Shared* shared, uint32_t seed) {
             FAIL() << "producer never signalled (packet " << sequence << ")";
           }
         }
-        result = ring.try_write(packet);
+        result = write_once();
         ring.clear_space_request();
       }
       ASSERT_EQ(result, WriteResult::kWritten) << wire::to_string(ring.corrupt_reason());
@@ -146,6 +169,16 @@ void consume(const RingView& view, Shared* shared, uint32_t seed) {
       ASSERT_EQ(sequence, expected);
       ASSERT_EQ(packet.transaction_id, expected);
       ASSERT_EQ(packet.flags, expected & 1);
+      if (expected % 3 == 2) {
+        ASSERT_EQ(packet.type, wire::PacketType::kDataUsingGpaDirect);
+        ASSERT_EQ(packet.gpa_ranges.size(), 1u);
+        const wire::GpaRange range = *packet.gpa_ranges.begin();
+        ASSERT_EQ(range.byte_count, size + 1);
+        ASSERT_EQ(range.pfns.size(), wire::pfn_count(0, size + 1));
+        ASSERT_EQ(range.pfns[0], expected);
+      } else {
+        ASSERT_EQ(packet.type, wire::PacketType::kDataInBand);
+      }
       ASSERT_EQ(packet.payload.size(), wire::align8(kHeaderBytes + size));
       ASSERT_EQ(checksum(sequence, size), sum) << "packet " << sequence;
       std::memset(expected_body.data(), static_cast<int>(body_byte(sequence)), size);
