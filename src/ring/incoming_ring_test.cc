@@ -6,11 +6,14 @@
 // end by the malformed vectors (ring_vectors_test.cc).
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstring>
 #include <vector>
 
 #include "testing/ring_memory.h"
 #include "vmbkit/ring/incoming_ring.h"
 #include "vmbkit/ring/outgoing_ring.h"
+#include "vmbkit/wire/packet_encoder.h"
 
 namespace vmb::ring {
 namespace {
@@ -195,6 +198,43 @@ TEST_F(IncomingRingTest, ProducerSeesMaskWhileConsumerDrains) {
   (void)incoming.commit_read();
   ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 2, payload), WriteResult::kWritten);
   EXPECT_TRUE(outgoing.commit());  // unmasked and empty
+}
+
+TEST_F(IncomingRingTest, RefusesMalformedGpaPacketThatWrapsInASplitArea) {
+  // Descriptor in the last 16 bytes, GPA header (range_count 0) at offset 0: the split-copy
+  // path must find the same fault as the contiguous one.
+  const uint32_t start = 4096 - 16;
+  const wire::PacketDescriptor descriptor{9, 3, 4, 1, 5};
+  std::memcpy(memory_.data() + start, &descriptor, sizeof descriptor);
+  memory_.set_control_word(wire::kReadIndexOffset, start);
+  memory_.set_control_word(wire::kWriteIndexOffset, 24);  // 16 + 24 = 40 = 32 + trailer
+  IncomingRing ring(memory_.view());
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kGpaZeroRangeCount);
+}
+
+TEST_F(IncomingRingTest, ReadsGpaPacketThatWrapsInASplitArea) {
+  const uint32_t start = 4096 - 24;
+  memory_.set_control_word(wire::kReadIndexOffset, start);
+  memory_.set_control_word(wire::kWriteIndexOffset, start);
+  OutgoingRing outgoing(memory_.view());
+  const uint64_t pfn = 0xABCDE;
+  const wire::GpaRangeSpec range{100, 8, {&pfn, 1}};
+  std::array<std::byte, 24> header;
+  const auto header_bytes = wire::encode_gpa_direct_header({&range, 1}, header);
+  ASSERT_TRUE(header_bytes);
+  const std::vector<std::byte> payload(12, std::byte{0x33});
+  const std::span<const std::byte> pieces[] = {payload};
+  ASSERT_EQ(outgoing.try_write({PacketType::kDataUsingGpaDirect, 1, 77,
+                                std::span(header).first(*header_bytes), pieces}),
+            WriteResult::kWritten);
+  (void)outgoing.commit();
+  IncomingRing ring(memory_.view());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_EQ(view_.transaction_id, 77u);
+  ASSERT_EQ(view_.gpa_ranges.size(), 1u);
+  EXPECT_EQ((*view_.gpa_ranges.begin()).pfns[0], pfn);
+  EXPECT_EQ(view_.payload[11], std::byte{0x33});
 }
 
 TEST_F(IncomingRingTest, ReadsPacketsAcrossManyWraps) {
