@@ -71,6 +71,7 @@ class [[nodiscard]] Result {
   [[nodiscard]] T&& value() && { return std::get<T>(std::move(storage_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   // The failure; STATUS_SUCCESS when a value is held.
