@@ -159,9 +159,9 @@ void TwoThreadThroughput(benchmark::State& state) {
   stop = true;
   consumer.join();
   if (failed.load()) state.SkipWithError("ring failed");
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPacketsPerIteration));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kPacketsPerIteration) *
-                          state.range(0));
+  const auto packets = state.iterations() * static_cast<int64_t>(kPacketsPerIteration);
+  state.SetItemsProcessed(packets);
+  state.SetBytesProcessed(packets * state.range(0));
 }
 BENCHMARK(TwoThreadThroughput)->RangeMultiplier(4)->Range(16, 4096)->UseRealTime();
 
