@@ -17,7 +17,8 @@ BusHandle checked(NTSTATUS status, PDEVICE_OBJECT bus, const char* call, std::st
 
 BusHandle create_loopback_bus(std::string* error) {
   PDEVICE_OBJECT bus = nullptr;
-  return checked(VmbKitLoopbackBusCreate(&bus), bus, "VmbKitLoopbackBusCreate", error);
+  const NTSTATUS status = VmbKitLoopbackBusCreate(&bus);  // before `bus` is read below
+  return checked(status, bus, "VmbKitLoopbackBusCreate", error);
 }
 
 // TODO(#6): VmbKitBusListen / VmbKitBusConnect are not in vmbkit/kmcl.h yet; until they are,

@@ -80,6 +80,11 @@ std::string DiskQueue::first_problem() const {
   return first_problem_;
 }
 
+uint32_t DiskQueue::in_flight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_flight_;
+}
+
 void DiskQueue::note_problem_locked(std::string problem) {
   if (first_problem_.empty()) first_problem_ = std::move(problem);
 }

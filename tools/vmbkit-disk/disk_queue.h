@@ -71,6 +71,8 @@ class DiskQueue {
   [[nodiscard]] const LatencyHistogram& latencies() const { return latencies_; }
   // The first problem seen ("" if none): a failed request or a block that did not verify.
   [[nodiscard]] std::string first_problem() const;
+  // Requests sent and not yet completed. Any thread.
+  [[nodiscard]] uint32_t in_flight() const;
 
  private:
   enum class Phase : uint8_t { kRandom, kDraining, kReadBack, kDone };

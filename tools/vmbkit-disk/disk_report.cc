@@ -34,6 +34,20 @@ std::string json_number(double value) {
   return std::isfinite(value) ? fmt::format("{:.6g}", value) : "null";
 }
 
+// The problem text inside a JSON string: quotes, backslashes and control characters escaped.
+std::string json_escaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 ProgressBar::ProgressBar(std::FILE* out, bool enabled)
@@ -77,12 +91,13 @@ void print_report(std::FILE* out, const WorkloadResult& r, const SignalFigures& 
                "\"reads\":{},\"writes\":{},\"iops\":{},\"mb_per_s\":{},\"latency_p50_ns\":{},"
                "\"latency_p99_ns\":{},\"latency_p999_ns\":{},\"latency_max_ns\":{},"
                "\"signals_per_request\":{},\"verified_blocks\":{},\"read_back_blocks\":{},"
-               "\"bad_blocks\":{},\"failed_requests\":{},\"verified\":{}}}\n",
-               mode, json_number(r.seconds), r.channels, r.queue_depth, r.io_bytes, r.read_percent,
-               r.requests(), r.reads, r.writes, json_number(iops), json_number(megabytes),
-               l.percentile(0.5), l.percentile(0.99), l.percentile(0.999), l.max(),
-               json_number(signals.per_request), r.verified_blocks, r.read_back_blocks,
-               r.bad_blocks, r.failed_requests, r.verified() ? "true" : "false");
+               "\"bad_blocks\":{},\"failed_requests\":{},\"verified\":{},\"problem\":\"{}\"}}\n",
+               json_escaped(mode), json_number(r.seconds), r.channels, r.queue_depth, r.io_bytes,
+               r.read_percent, r.requests(), r.reads, r.writes, json_number(iops),
+               json_number(megabytes), l.percentile(0.5), l.percentile(0.99), l.percentile(0.999),
+               l.max(), json_number(signals.per_request), r.verified_blocks, r.read_back_blocks,
+               r.bad_blocks, r.failed_requests, r.verified() ? "true" : "false",
+               json_escaped(r.problem));
     return;
   }
   fmt::print(out, "\nvmbkit-disk {} report\n", mode);

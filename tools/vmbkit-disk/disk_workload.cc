@@ -120,6 +120,25 @@ bool create_queues(Session& session, PDEVICE_OBJECT bus, const WorkloadOptions& 
   return true;
 }
 
+// Which channels still have requests in flight, and whether the library failed them.
+std::string stuck_description(const Session& session) {
+  std::string text = "requests did not complete within the timeout:";
+  for (size_t i = 0; i < session.queues.size(); ++i) {
+    const uint32_t stuck = session.queues[i]->in_flight();
+    if (stuck == 0) continue;
+    NTSTATUS failure = STATUS_SUCCESS;
+    char reason[160] = "";
+    static_cast<void>(VmbKitChannelGetFailureReason(session.channels[i]->handle(), &failure, reason,
+                                                    sizeof reason));
+    text += " channel " + std::to_string(i) + ": " + std::to_string(stuck) + " in flight";
+    if (failure != STATUS_SUCCESS) {
+      text += std::string(" (channel failed: ") + VmbKitStatusName(failure) + ", " + reason + ")";
+    }
+    text += ";";
+  }
+  return text;
+}
+
 struct Totals {
   uint64_t requests = 0;
   uint64_t verified = 0;
@@ -176,7 +195,7 @@ bool run_mixed_phase(Session& session, const WorkloadOptions& options, WorkloadR
   bar.update(total, total, after.requests, after.verified, "done");
   bar.finish();
   result->read_back_blocks = after.verified - verified_before;
-  if (!drained) *error = "requests did not complete within the timeout";
+  if (!drained) *error = stuck_description(session);
   return drained;
 }
 
