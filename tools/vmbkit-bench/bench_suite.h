@@ -18,8 +18,11 @@ struct SuiteOptions {
   Timing timing;
   std::vector<uint32_t> payloads;  // one-way throughput sizes
   uint32_t round_trip_payload = 64;
-  uint32_t ring_kib = 64;  // data area of the bare rings
-  uint32_t batch = 32;     // packets per commit in the bare rings
+  uint32_t ring_kib = 64;                // data area of the bare rings
+  uint32_t batch = 32;                   // packets per commit in the bare rings
+  std::vector<uint32_t> external_sizes;  // bytes of external data per packet
+  uint32_t external_depth = 16;          // packets in flight (external data, channel scaling)
+  std::vector<uint32_t> channel_counts;  // channel pairs in the scaling section
 };
 
 // Options for a full run (seconds per sample, rounds, all payloads) or a quick one (--quick:
