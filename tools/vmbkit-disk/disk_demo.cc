@@ -172,15 +172,15 @@ int run_demo(const DemoOptions& options, const std::string& self) {
   const bool two_processes = !options.loopback && cross_process_bus_available();
   if (!options.json) {
     fmt::print(
-        "vmbkit-disk demo: a {} MiB disk image served by a VSP {} to a VSC that runs a "
-        "verified mixed read/write workload\n  ({} channel{} x {} requests in flight, "
-        "{} KiB requests, {}% reads, {:.0f} s; every block read is checked)\n",
+        "vmbkit-disk demo: a disk server (VSP) offers a {} MiB scratch image on VMBus "
+        "channels;\na guest (VSC) in {} opens them and runs a verified mixed read/write "
+        "workload:\n{} channel{} x {} requests in flight, {} KiB requests, {}% reads, "
+        "{:.0f} s. Every block read is checked.\n",
         options.image_mib,
-        two_processes ? "in one process" : "and used by a VSC in the same process,",
+        two_processes ? "a second process (over a Unix socket)" : "the same process (loopback bus)",
         options.workload.channels, options.workload.channels == 1 ? "" : "s",
         options.workload.queue_depth, options.workload.io_kib, options.workload.read_percent,
         options.workload.run_time.count());
-    if (two_processes) fmt::print("  the guest runs in a second process, over a Unix socket\n");
     static_cast<void>(std::fflush(stdout));
   }
   return two_processes ? demo_two_processes(options, self, directory)
