@@ -101,6 +101,13 @@ class Ring(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("signals_per_packet", json_lines(result.stdout)[0])
 
+    def test_one_thread_cost(self):
+        result = run("ring", "--threads", "1", "--json", "--seconds", "0.05", "--rounds", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        row = json_lines(result.stdout)[0]
+        self.assertEqual(row["threads"], 1)
+        self.assertTrue(positive(row["packets_per_s"]))
+
     def test_minimal_ring_and_large_payload(self):
         result = run("ring", "--minimal", "--payload", "65536", "--ring-kib", "256", "--json",
                      "--seconds", "0.05", "--rounds", "1")
@@ -110,7 +117,8 @@ class Ring(unittest.TestCase):
     def test_bad_options_are_usage_errors(self):
         for arguments in [["ring", "--payload", "4"], ["ring", "--ring-kib", "6"],
                           ["ring", "--payload", "65536", "--ring-kib", "64"],
-                          ["ring", "--wait", "sometimes"], ["--rounds", "0"]]:
+                          ["ring", "--wait", "sometimes"], ["--rounds", "0"],
+                          ["ring", "--threads", "3"], ["ring", "--threads", "1", "--wait", "event"]]:
             with self.subTest(arguments=arguments):
                 result = run(*arguments)
                 self.assertEqual(result.returncode, 1, result.stdout)

@@ -35,6 +35,7 @@ struct Arguments {
   uint32_t batch = 32;
   std::string wait = "poll";
   bool minimal = false;
+  uint32_t threads = 2;
 };
 
 int run_ring(const Arguments& arguments) {
@@ -44,6 +45,7 @@ int run_ring(const Arguments& arguments) {
   options.payload = arguments.payload;
   options.ring_kib = arguments.ring_kib;
   options.batch = arguments.batch;
+  options.threads = arguments.threads;
   if (const std::string problem = check_ring_options(options); !problem.empty()) {
     fmt::print(stderr, "vmbkit-bench ring: {}\n", problem);
     return 1;
@@ -68,6 +70,7 @@ int run_ring(const Arguments& arguments) {
       .with("bytes_per_s", bytes);
   // The line has exactly the fields above; the others appear only when asked for.
   if (arguments.minimal) row.with("ring", "minimal");
+  if (options.threads == 1) row.with("threads", uint64_t{1});
   if (options.wait == RingWait::kEvent) {
     row.with("signals_per_packet", result.median_signals_per_operation());
   }
@@ -77,7 +80,8 @@ int run_ring(const Arguments& arguments) {
         "{} ring, {} B payload, {} KiB ring, {} packets per commit, {}: {} packets/s, "
         "{} MB/s",
         arguments.minimal ? "minimal" : "vmbkit", options.payload, options.ring_kib, options.batch,
-        arguments.wait, human(packets), human(bytes / 1e6));
+        options.threads == 1 ? "one thread (per CPU-second)" : arguments.wait, human(packets),
+        human(bytes / 1e6));
     if (options.wait == RingWait::kEvent) {
       fmt::print(", {:.2g} signals/packet", result.median_signals_per_operation());
     }
@@ -122,6 +126,10 @@ int run_command_line(int argc, char** argv) {
   ring->add_option("--wait", arguments.wait,
                    "poll: both sides spin (default); event: the VMBus signalling protocol")
       ->check(CLI::IsMember({"poll", "event"}));
+  ring->add_option("--threads", arguments.threads,
+                   "2: producer and consumer on two CPUs (default); 1: per-packet cost on one "
+                   "thread, in CPU time")
+      ->check(CLI::IsMember({1u, 2u}));
   ring->add_flag("--minimal", arguments.minimal,
                  "The unvalidated minimal ring instead of vmbkit's");
   ring->add_option("--seconds", arguments.seconds, "Seconds per sample (default 1)")

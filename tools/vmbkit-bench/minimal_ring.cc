@@ -39,9 +39,15 @@ bool MinimalRing::try_write(const std::byte* payload, uint32_t size) {
     if (!fits()) return false;
   }
   const uint64_t header = size;
-  copy_in(producer_.own, &header, kHeaderSize);
-  copy_in((producer_.own + kHeaderSize) % size_, payload, size);  // padding left as it was
-  producer_.own = (producer_.own + total) % size_;
+  if (producer_.own + total <= size_) {
+    // The common case: the packet does not wrap, two plain copies.
+    std::memcpy(data_.data() + producer_.own, &header, kHeaderSize);
+    std::memcpy(data_.data() + producer_.own + kHeaderSize, payload, size);
+  } else {
+    copy_in(producer_.own, &header, kHeaderSize);
+    copy_in(advance(producer_.own, kHeaderSize), payload, size);  // padding left as it was
+  }
+  producer_.own = advance(producer_.own, total);
   return true;
 }
 
@@ -59,8 +65,13 @@ int64_t MinimalRing::read(std::byte* buffer) {
   uint64_t header;
   copy_out(consumer_.own, &header, kHeaderSize);
   const auto size = static_cast<uint32_t>(header);  // trusted: this ring is a measuring stick
-  copy_out((consumer_.own + kHeaderSize) % size_, buffer, size);
-  consumer_.own = (consumer_.own + kHeaderSize + align8(size)) % size_;
+  const uint32_t total = kHeaderSize + align8(size);
+  if (consumer_.own + total <= size_) {
+    std::memcpy(buffer, data_.data() + consumer_.own + kHeaderSize, size);
+  } else {
+    copy_out(advance(consumer_.own, kHeaderSize), buffer, size);
+  }
+  consumer_.own = advance(consumer_.own, total);
   return size;
 }
 

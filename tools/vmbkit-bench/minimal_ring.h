@@ -37,6 +37,11 @@ class MinimalRing {
   [[nodiscard]] uint32_t used(uint32_t write, uint32_t read) const {
     return write >= read ? write - read : size_ - read + write;
   }
+  // `at` moved on by `by` bytes (< size_), wrapping without a division.
+  [[nodiscard]] uint32_t advance(uint32_t at, uint32_t by) const {
+    at += by;
+    return at >= size_ ? at - size_ : at;
+  }
   void copy_in(uint32_t at, const void* from, uint32_t length);
   void copy_out(uint32_t at, void* to, uint32_t length) const;
 

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "minimal_ring.h"
-#include "vmbkit/memory/ring_mapping.h"
-#include "vmbkit/memory/shared_region.h"
+#include "ring_cost.h"
+#include "ring_memory.h"
 #include "vmbkit/ring/incoming_ring.h"
 #include "vmbkit/ring/outgoing_ring.h"
 #include "vmbkit/ring/ring_view.h"
@@ -231,16 +231,10 @@ void vmbkit_consumer(VmbkitShared& shared, uint64_t* consumer_signals) {
 }
 
 Sample vmbkit_ring_sample(const RingBenchOptions& options, std::chrono::duration<double> run_time) {
-  const uint32_t data_pages = options.ring_kib / 4;
-  Result<SharedRegion> region = SharedRegion::create(uint64_t{data_pages} + 1, "vmbkit-bench-ring");
-  if (!region) return {.ok = false, .error = "SharedRegion::create failed"};
-  std::vector<uint64_t> pages(data_pages + 1);
-  for (uint64_t i = 0; i < pages.size(); ++i) pages[i] = i;
-  Result<RingMapping> mapping = RingMapping::map(*region, pages);
-  if (!mapping) return {.ok = false, .error = "RingMapping::map failed"};
-  const RingMemory& memory = mapping->memory();
-  const ring::RingView view{memory.control, memory.data, memory.data_size, memory.data_doubled};
-  ring::initialize_control_page(view.control, wire::kFeaturePendingSendSize);
+  std::string error;
+  const auto memory = BenchRingMemory::create(options.ring_kib / 4, &error);
+  if (!memory) return {.ok = false, .error = error};
+  const ring::RingView view = memory->view();
 
   RunState state;
   VmbkitShared shared{view, options, state, {}, {}};
@@ -328,6 +322,10 @@ std::string check_ring_options(const RingBenchOptions& options) {
   if (uint64_t{packet} * 2 > uint64_t{options.ring_kib} * 1024) {
     return "--ring-kib must hold at least two packets of --payload bytes";
   }
+  if (options.threads != 1 && options.threads != 2) return "--threads must be 1 or 2";
+  if (options.threads == 1 && options.wait == RingWait::kEvent) {
+    return "one thread never waits: --wait event needs --threads 2";
+  }
   if (options.kind == RingKind::kMinimal && options.wait == RingWait::kEvent) {
     return "the minimal ring has no signalling protocol: poll only";
   }
@@ -338,6 +336,7 @@ Sample measure_ring(const RingBenchOptions& options, std::chrono::duration<doubl
   if (const std::string problem = check_ring_options(options); !problem.empty()) {
     return {.ok = false, .error = problem};
   }
+  if (options.threads == 1) return measure_ring_cost(options, run_time);
   return options.kind == RingKind::kVmbkit ? vmbkit_ring_sample(options, run_time)
                                            : minimal_ring_sample(options, run_time);
 }

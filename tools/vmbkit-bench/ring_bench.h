@@ -36,6 +36,10 @@ struct RingBenchOptions {
   uint32_t payload = 64;   // bytes per packet, 8..65536 (the first 8 carry the sequence)
   uint32_t ring_kib = 64;  // data area in KiB, a multiple of 4 (vmbkit: whole 4 KiB pages)
   uint32_t batch = 32;     // packets per commit, 1..4096
+  // 2: producer and consumer on two pinned CPUs, wall time (the real figure). 1: one thread
+  // writes a batch then reads it back, timed in thread CPU time — the per-packet cost, which
+  // other tenants of the machine cannot distort (ring_cost.h).
+  uint32_t threads = 2;
 };
 
 // Checks the options; returns "" when usable, else what is wrong.
