@@ -46,6 +46,7 @@ Result<GpaRanges> BusServer::gpadl_ranges(PartitionId partition, Relid relid,
   return impl_->gpadl_ranges(partition, relid, handle);
 }
 size_t BusServer::guest_count() const { return impl_->guest_count(); }
+std::vector<PartitionId> BusServer::guests() const { return impl_->guests(); }
 const std::string& BusServer::path() const { return impl_->path(); }
 
 // ---- Offers and requests from the server's owner ----
@@ -148,6 +149,13 @@ Result<GpaRanges> BusServer::Impl::gpadl_ranges(PartitionId partition, Relid rel
   // Checked when established; checking again costs little and keeps one path.
   return GpaRanges::from_words(gpadl->second.words, gpadl->second.range_count,
                                found->second->control.guest_page_count());
+}
+
+std::vector<PartitionId> BusServer::Impl::guests() const {
+  std::lock_guard lock(mutex_);
+  std::vector<PartitionId> ids;
+  for (const auto& [id, partition] : partitions_) ids.push_back(id);
+  return ids;
 }
 
 size_t BusServer::Impl::guest_count() const {

@@ -21,7 +21,6 @@
 
 namespace vmb::bus {
 
-
 // One guest connection. Lives in Impl::partitions_ while connected; destroyed on the server
 // thread (or in the destructor) after it was dropped.
 class ServerPartition final : public HostControlPlaneEffects {
@@ -68,6 +67,7 @@ class BusServer::Impl {
   Status disconnect_guest(PartitionId partition, std::string reason);
   Result<GpaRanges> gpadl_ranges(PartitionId partition, Relid relid, GpadlHandle handle) const;
   size_t guest_count() const;
+  std::vector<PartitionId> guests() const;
   const std::string& path() const { return listener_.path(); }
 
   // Called by ServerPartition's effects (mutex_ held).

@@ -108,6 +108,8 @@ class BusServer {
                                                GpadlHandle handle) const;
 
   [[nodiscard]] size_t guest_count() const;
+  // The partitions connected now.
+  [[nodiscard]] std::vector<PartitionId> guests() const;
   [[nodiscard]] const std::string& path() const;
 
   class Impl;
