@@ -17,43 +17,10 @@
 #include "baseline_bench.h"
 #include "kmcl_bench.h"
 #include "ring_bench.h"
+#include "suite_state.h"
 
 namespace vmb::bench {
 namespace {
-
-// The figures for this machine kind: the best-known VMBus rings move about 10 M
-// 64-byte packets/s where a minimal unvalidated ring moves about 27 M. The target (twice the
-// best known) is therefore expressed against the minimal ring measured in the same run.
-constexpr double kBestKnownShareOfMinimal = 10.0 / 27.0;
-
-struct Target {
-  std::string name;
-  std::string what;
-  double value = 0;
-  double limit = 0;
-  bool at_most = false;  // true: value must stay below limit; false: reach at least limit
-  [[nodiscard]] bool met() const { return at_most ? value < limit : value >= limit; }
-};
-
-struct SuiteState {
-  const SuiteOptions& options;
-  BenchReport& report;
-  std::vector<Target> targets;
-  bool failed = false;
-
-  // Prints a failed case once and remembers the failure.
-  bool check(const CaseResult& result) {
-    if (result.ok()) return true;
-    failed = true;
-    report.emit(Row{"error"}.with("case", result.name).with("error", result.error()));
-    report.note(fmt::format("FAILED {}: {}", result.name, result.error()));
-    return false;
-  }
-  std::string timing_text() const {
-    return fmt::format("median of {} x {:.2g} s, alternated", options.timing.rounds,
-                       options.timing.run_time.count());
-  }
-};
 
 std::string first_cpuinfo_model() {
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -74,11 +41,6 @@ uint32_t ring_kib_for(uint32_t ring_kib, uint32_t payload) {
   return std::max(ring_kib, kib);
 }
 
-BenchCase ring_case(std::string name, RingBenchOptions ring) {
-  return {std::move(name),
-          [ring](std::chrono::duration<double> t) { return measure_ring(ring, t); }};
-}
-
 void round_trip_section(SuiteState& suite) {
   const uint32_t payload = suite.options.round_trip_payload;
   std::vector<BenchCase> cases;
@@ -97,7 +59,10 @@ void round_trip_section(SuiteState& suite) {
       fmt::format("Round trip, {}-byte payload each way ({})", payload, suite.timing_text()),
       {"transport", "ns", "per second", "vs spin"});
   for (const CaseResult& result : results) {
-    if (!suite.check(result)) continue;
+    if (!suite.check(result)) {
+      suite.line({result.name, "failed"});
+      continue;
+    }
     const double ns = result.median_nanoseconds_per_operation();
     suite.report.emit(Row{"round_trip"}
                           .with("transport", result.name)
@@ -105,8 +70,8 @@ void round_trip_section(SuiteState& suite) {
                           .with("ns", ns)
                           .with("round_trips_per_s", result.median_operations_per_second())
                           .with("vs_spin", ns / spin));
-    suite.report.line({result.name, human(ns), human(result.median_operations_per_second()),
-                       ratio_text(ns / spin)});
+    suite.line({result.name, human(ns), human(result.median_operations_per_second()),
+                ratio_text(ns / spin)});
   }
   // KMCL has no polling switch and vmbkit/kmcl.h adds none yet: the poll-mode figure, and the
   // target that needs it, cannot be measured through the public API.
@@ -114,7 +79,7 @@ void round_trip_section(SuiteState& suite) {
                         .with("transport", "vmbkit-sync-poll")
                         .with("payload", uint64_t{payload})
                         .with("available", false));
-  suite.report.line({"vmbkit-sync-poll", "n/a", "n/a", "n/a"});
+  suite.line({"vmbkit-sync-poll", "n/a", "n/a", "n/a"});
   suite.report.note(
       "vmbkit-sync-*: VmbChannelSendSynchronousRequest on a loopback bus, server "
       "completing in its callback; poll mode: no switch in vmbkit/kmcl.h yet");
@@ -162,7 +127,7 @@ void one_way_section(SuiteState& suite) {
     cells.push_back(ratio_text(ring_rate / results[0].median_operations_per_second()));
     cells.push_back(ratio_text(results[4].median_operations_per_second() /
                                results[3].median_operations_per_second()));
-    suite.report.line(cells);
+    suite.line(cells);
   }
 }
 
@@ -196,7 +161,7 @@ void external_section(SuiteState& suite) {
     }
     cells.push_back(
         ratio_text(results[0].median_bytes_per_second() / results[1].median_bytes_per_second()));
-    suite.report.line(cells);
+    suite.line(cells);
   }
   suite.report.note(
       fmt::format("vmbkit: VmbPacketSendWithExternalMdl, {} in flight; the server "
@@ -220,114 +185,17 @@ void channels_section(SuiteState& suite) {
                      {"channels", "requests/s", "vs 1 channel"});
   const double one = results.empty() ? 0 : results[0].median_operations_per_second();
   for (size_t i = 0; i < results.size(); ++i) {
-    if (!suite.check(results[i])) continue;
+    if (!suite.check(results[i])) {
+      suite.line({results[i].name, "failed"});
+      continue;
+    }
     const double rate = results[i].median_operations_per_second();
     suite.report.emit(Row{"channels"}
                           .with("channels", uint64_t{suite.options.channel_counts[i]})
                           .with("depth", uint64_t{depth})
                           .with("requests_per_s", rate)
                           .with("vs_one", rate / one));
-    suite.report.line({results[i].name, human(rate), ratio_text(rate / one)});
-  }
-}
-
-void ring_section(SuiteState& suite) {
-  RingBenchOptions ring;
-  ring.payload = 64;
-  ring.ring_kib = suite.options.ring_kib;
-  ring.batch = suite.options.batch;
-  RingBenchOptions per_packet = ring;
-  per_packet.batch = 1;
-  RingBenchOptions minimal = ring;
-  minimal.kind = RingKind::kMinimal;
-  RingBenchOptions ring_cost = ring;
-  ring_cost.threads = 1;
-  RingBenchOptions minimal_cost = minimal;
-  minimal_cost.threads = 1;
-  const std::vector<RingBenchOptions> options{minimal, ring, per_packet, minimal_cost, ring_cost};
-  const std::vector<CaseResult> results = run_alternating(
-      {ring_case("minimal-ring", minimal), ring_case("vmbkit-ring", ring),
-       ring_case("vmbkit-ring-commit-per-packet", per_packet),
-       ring_case("minimal-ring", minimal_cost), ring_case("vmbkit-ring", ring_cost)},
-      suite.options.timing);
-  suite.report.table(fmt::format("Bare ring, 64-byte packets, {} KiB ring ({})", ring.ring_kib,
-                                 suite.timing_text()),
-                     {"ring", "threads", "packets/s", "MB/s", "vs minimal"});
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (!suite.check(results[i])) continue;
-    // Two-thread rows compare with the two-thread minimal ring, one-thread rows with its
-    // one-thread run.
-    const double floor = results[options[i].threads == 1 ? 3 : 0].median_operations_per_second();
-    const double rate = results[i].median_operations_per_second();
-    suite.report.emit(Row{"ring"}
-                          .with("ring", results[i].name)
-                          .with("threads", uint64_t{options[i].threads})
-                          .with("payload", uint64_t{ring.payload})
-                          .with("ring_kib", uint64_t{ring.ring_kib})
-                          .with("batch", uint64_t{options[i].batch})
-                          .with("packets_per_s", rate)
-                          .with("bytes_per_s", results[i].median_bytes_per_second())
-                          .with("vs_minimal", rate / floor));
-    suite.report.line({results[i].name, options[i].threads == 1 ? "1 (CPU s)" : "2", human(rate),
-                       human(results[i].median_bytes_per_second() / 1e6),
-                       ratio_text(rate / floor)});
-  }
-  suite.report.note(
-      "2: producer and consumer pinned to two CPUs, wall time; 1 (CPU s): one "
-      "thread writes and reads back, per CPU-second (immune to other tenants)");
-  if (results[0].ok() && results[1].ok()) {
-    const double share =
-        results[1].median_operations_per_second() / results[0].median_operations_per_second();
-    suite.targets.push_back(
-        {"ring_64b_vs_best_known",
-         "bare ring, 64 B, 2 threads: vmbkit / best-known (10/27 of the minimal ring)",
-         share / kBestKnownShareOfMinimal, 2.0, false});
-  }
-}
-
-void signal_section(SuiteState& suite) {
-  RingBenchOptions ring;
-  ring.payload = 64;
-  ring.ring_kib = suite.options.ring_kib;
-  ring.batch = suite.options.batch;
-  ring.wait = RingWait::kEvent;
-  const std::vector<CaseResult> results =
-      run_alternating({ring_case("vmbkit-ring-event", ring)}, suite.options.timing);
-  suite.report.table(fmt::format("Signals under saturation, 64-byte packets, event-driven ({})",
-                                 suite.timing_text()),
-                     {"transport", "packets/s", "signals/packet"});
-  for (const CaseResult& result : results) {
-    if (!suite.check(result)) continue;
-    const double signals = result.median_signals_per_operation();
-    suite.report.emit(Row{"signals"}
-                          .with("transport", result.name)
-                          .with("payload", uint64_t{ring.payload})
-                          .with("packets_per_s", result.median_operations_per_second())
-                          .with("signals_per_packet", signals));
-    suite.report.line({result.name, human(result.median_operations_per_second()),
-                       fmt::format("{:.2g}", signals)});
-    suite.targets.push_back({"signals_per_packet_" + result.name,
-                             "signals per packet under saturation (" + result.name + ")", signals,
-                             0.01, true});
-  }
-}
-
-void targets_section(SuiteState& suite) {
-  suite.report.table("Targets (ratios of figures from this run)",
-                     {"target", "measured", "limit", "met"});
-  for (const Target& target : suite.targets) {
-    const bool measured = std::isfinite(target.value);
-    Row row{"target"};
-    row.with("name", target.name);
-    if (measured) row.with("value", target.value);
-    row.with("limit", target.limit).with("at_most", target.at_most).with("measured", measured);
-    if (measured) row.with("met", target.met());
-    suite.report.emit(row);
-    suite.report.line({target.what, measured ? fmt::format("{:.3g}", target.value) : "n/a",
-                       fmt::format("{}{:.3g}", target.at_most ? "< " : ">= ", target.limit),
-                       !measured      ? "n/a"
-                       : target.met() ? "yes"
-                                      : "NO"});
+    suite.line({results[i].name, human(rate), ratio_text(rate / one)});
   }
 }
 
@@ -374,7 +242,7 @@ void report_machine(BenchReport& report) {
 }
 
 int run_suite(const SuiteOptions& options, BenchReport& report) {
-  SuiteState suite{options, report, {}, false};
+  SuiteState suite{options, report, {}, {}, false};
   report_machine(report);
   round_trip_section(suite);
   one_way_section(suite);
