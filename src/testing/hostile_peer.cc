@@ -78,7 +78,11 @@ HostilePeer::HostilePeer(EndpointRole victim_role, std::shared_ptr<HostileLink> 
       read_buffer_(from_victim_.data_size() - 16),
       write_position_(to_victim_.write_index() % to_victim_.data_size()) {}
 
-Status HostilePeer::send(const wire::PacketSpec& spec) {
+Status HostilePeer::send(const wire::PacketSpec& spec) { return write_packet(spec, true); }
+
+Status HostilePeer::send_quietly(const wire::PacketSpec& spec) { return write_packet(spec, false); }
+
+Status HostilePeer::write_packet(const wire::PacketSpec& spec, bool signal) {
   const Result<size_t> size = wire::encoded_packet_size(spec);
   if (!size) return Status{STATUS_INVALID_PARAMETER};
   std::vector<std::byte> bytes(*size + wire::kTrailerSize);
@@ -94,7 +98,8 @@ Status HostilePeer::send(const wire::PacketSpec& spec) {
   const uint32_t before = write_position_;
   publish_raw(bytes, static_cast<uint32_t>(bytes.size()));
   // Rule A, as a real producer applies it after its seq_cst publish.
-  if (wire::producer_should_signal(to_victim_.interrupt_mask(), to_victim_.read_index(), before)) {
+  if (signal &&
+      wire::producer_should_signal(to_victim_.interrupt_mask(), to_victim_.read_index(), before)) {
     signal_victim();
   }
   return Status{};

@@ -104,6 +104,8 @@ class HostilePeer {
   // signals the victim when rule A says so. STATUS_INVALID_PARAMETER for a spec the encoder
   // refuses, STATUS_BUFFER_OVERFLOW when the ring has no room (nothing written).
   Status send(const wire::PacketSpec& spec);
+  // As send(), but never signals: the victim sees the packet on its next drain.
+  Status send_quietly(const wire::PacketSpec& spec);
   Status send_inband(std::span<const std::byte> payload, uint64_t transaction_id,
                      bool completion_requested);
   Status complete(uint64_t transaction_id, std::span<const std::byte> payload);
@@ -145,6 +147,8 @@ class HostilePeer {
   [[nodiscard]] const std::shared_ptr<HostileLink>& link() const { return link_; }
 
  private:
+  Status write_packet(const wire::PacketSpec& spec, bool signal);
+
   const EndpointRole victim_role_;
   std::shared_ptr<HostileLink> link_;
   RingMapping to_victim_mapping_;

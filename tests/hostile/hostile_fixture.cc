@@ -182,7 +182,8 @@ void HostileChannelFixture::expect_failed_with(const std::string& reason) {
 void HostileChannelFixture::expect_outstanding_removed() {
   EXPECT_TRUE(victim_driver->wait_for_status(STATUS_DEVICE_REMOVED, outstanding));
   EXPECT_EQ(victim_driver->count(STATUS_DEVICE_REMOVED), outstanding);
-  EXPECT_EQ(victim_driver->completions(), outstanding);
+  EXPECT_EQ(victim_driver->count(STATUS_SUCCESS), succeeded);
+  EXPECT_EQ(victim_driver->completions(), outstanding + succeeded);
   PacketObject* packet = victim->allocate_packet();
   ASSERT_NE(packet, nullptr);
   const std::vector<std::byte> payload = pattern_bytes(16);

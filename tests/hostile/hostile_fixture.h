@@ -80,8 +80,9 @@ class HostileChannelFixture : public ::testing::Test {
   // Waits until the victim failed; then checks status STATUS_DATA_ERROR and that the
   // description contains `reason`.
   void expect_failed_with(const std::string& reason);
-  // Every outstanding transaction of send_outstanding() ended with STATUS_DEVICE_REMOVED, and
-  // none succeeded; a new send is refused with STATUS_DEVICE_REMOVED.
+  // Every outstanding transaction of send_outstanding() ended with STATUS_DEVICE_REMOVED, the
+  // `succeeded` ones with STATUS_SUCCESS, and no other; a new send is refused with
+  // STATUS_DEVICE_REMOVED.
   void expect_outstanding_removed();
   // The bystander pair completes a synchronous round trip.
   void expect_bystanders_work();
@@ -105,7 +106,8 @@ class HostileChannelFixture : public ::testing::Test {
   std::shared_ptr<HostilePeer> peer;
   std::unique_ptr<Channel> bystander_server;
   std::unique_ptr<Channel> bystander_client;
-  size_t outstanding = 0;
+  size_t outstanding = 0;  // victim transactions the peer left open
+  size_t succeeded = 0;    // victim transactions the peer completed (STATUS_SUCCESS)
 
  private:
   GuestBuffer canary_{};
