@@ -6,7 +6,7 @@
 # vmbkit.pc, tools). Run by CTest (tests/packaging/CMakeLists.txt); not meant to be run by hand.
 set -euo pipefail
 
-build_dir= consumer= work= cc= cxx= flags= pkg_config= generator=Ninja tools=0
+build_dir= consumer= work= cc= cxx= flags= c_link_flags= pkg_config= generator=Ninja tools=0
 while (($# > 0)); do
   case $1 in
     --build-dir) build_dir=$2 ;;
@@ -15,6 +15,7 @@ while (($# > 0)); do
     --cc) cc=$2 ;;
     --cxx) cxx=$2 ;;
     --flags) flags=$2 ;;
+    --c-link-flags) c_link_flags=$2 ;;
     --pkg-config) pkg_config=$2 ;;
     --generator) generator=$2 ;;
     --tools) tools=$2 ;;
@@ -78,11 +79,13 @@ read -r -a libs <<<"$("$pkg_config" --libs vmbkit)"
 # the C++ runtime from Libs.private.
 read -r -a static_libs <<<"$("$pkg_config" --static --libs vmbkit)"
 read -r -a extra <<<"$flags"
+read -r -a c_extra <<<"$c_link_flags"
 rpath=(-Wl,-rpath,"$libdir")  # only matters for a shared libvmbkit
 "$cxx" -std=c++20 "${extra[@]}" "${cflags[@]}" "$consumer/consumer.cc" "${libs[@]}" "${rpath[@]}" \
   -o "$work/pc_consumer_cxx" || fail "consumer_cxx (pkg-config) failed to build"
-"$cc" -std=c11 "${extra[@]}" "${cflags[@]}" "$consumer/consumer.c" "${static_libs[@]}" "${rpath[@]}" \
-  -o "$work/pc_consumer_c" || fail "consumer_c (pkg-config) failed to build"
+"$cc" -std=c11 "${extra[@]}" "${c_extra[@]}" "${cflags[@]}" "$consumer/consumer.c" \
+  "${static_libs[@]}" "${rpath[@]}" -o "$work/pc_consumer_c" ||
+  fail "consumer_c (pkg-config) failed to build"
 "$work/pc_consumer_cxx" || fail "consumer_cxx (pkg-config) failed"
 "$work/pc_consumer_c" || fail "consumer_c (pkg-config) failed"
 echo "packaging_test: ok"
