@@ -139,13 +139,21 @@ GuestChannelBus::Endpoint* GuestChannelBus::find_locked(Channel& client) {
   return found == endpoints_.end() ? nullptr : &*found;
 }
 
+GuestChannelBus::Endpoint* GuestChannelBus::find_locked(Channel* client, uint64_t generation) {
+  // By address only: the channel behind a stale job may be gone.
+  const auto found = std::find_if(endpoints_.begin(), endpoints_.end(), [&](const Endpoint& each) {
+    return each.client == client && each.generation == generation;
+  });
+  return found == endpoints_.end() ? nullptr : &*found;
+}
+
 Status GuestChannelBus::offer(Channel& /*server*/) { return Status{STATUS_NOT_SUPPORTED}; }
 void GuestChannelBus::rescind(Channel& /*server*/) {}
 
 Status GuestChannelBus::connect(Channel& client) {
   const std::lock_guard lock(mutex_);
   if (find_locked(client) != nullptr) return Status{STATUS_INVALID_DEVICE_STATE};
-  endpoints_.push_back(Endpoint{&client, nullptr, false});
+  endpoints_.push_back(Endpoint{&client, next_generation_++, nullptr, false});
   try_open_locked(endpoints_.back());
   return Status{};
 }
@@ -164,17 +172,19 @@ void GuestChannelBus::try_open_locked(Endpoint& endpoint) {
     });
     if (taken) continue;
     endpoint.opening = true;
-    opener_->push([this, client = endpoint.client, offer] { open(client, offer); });
+    opener_->push([this, client = endpoint.client, generation = endpoint.generation, offer] {
+      open(client, generation, offer);
+    });
     return;
   }
 }
 
-void GuestChannelBus::open(Channel* client, wire::OfferChannel offer) {
+void GuestChannelBus::open(Channel* client, uint64_t generation, wire::OfferChannel offer) {
   uint32_t outgoing_pages = 0;
   uint32_t incoming_pages = 0;
   {
     const std::lock_guard lock(mutex_);
-    Endpoint* endpoint = find_locked(*client);
+    Endpoint* endpoint = find_locked(client, generation);
     if (endpoint == nullptr) return;  // disabled meanwhile
     const ChannelConfig config = client->config();
     outgoing_pages = 1 + config.outgoing_ring_pages;
@@ -195,7 +205,7 @@ void GuestChannelBus::open(Channel* client, wire::OfferChannel offer) {
                                               client_->memory().mapping());
   }
   std::unique_lock lock(mutex_);
-  Endpoint* endpoint = find_locked(*client);
+  Endpoint* endpoint = find_locked(client, generation);
   if (endpoint == nullptr) {
     lock.unlock();
     if (connection) finish_close(link);  // disabled while opening: undo

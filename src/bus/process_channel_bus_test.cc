@@ -6,7 +6,9 @@
 // and either bus going away under open channels.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "bus/bus_test_support.h"
 #include "channel/recording_driver_for_tests.h"
@@ -158,7 +160,11 @@ TEST_F(ProcessChannelBusTest, ServerDisableRescindsAndTheClientCloses) {
   server_->start();
   client_->disable();
   ASSERT_TRUE(client_->enable().ok());
-  ASSERT_TRUE(client_events_->wait_for_event("opened", 2));
+  ASSERT_TRUE(client_events_->wait_for_event("opened", 2)) << [&] {
+    std::string log;
+    for (const auto& event : client_events_->events()) log += event + " ";
+    return log;
+  }();
 }
 
 TEST_F(ProcessChannelBusTest, ASecondGuestIsRefusedWhileTheFirstHoldsTheChannel) {
@@ -188,23 +194,31 @@ TEST_F(ProcessChannelBusTest, TheGuestBusGoingAwayClosesTheServer) {
 }
 
 TEST_F(ProcessChannelBusTest, LosingTheHostEndsOutstandingRequestsWithDeviceRemoved) {
+  std::mutex held_mutex;
+  std::condition_variable held_changed;
   IncomingPacket* held = nullptr;
   server_events_->on_packet = [&](Channel&, IncomingPacket& packet, std::span<std::byte>) {
-    held = &packet;  // not completed: the request stays outstanding
+    {
+      const std::lock_guard lock(held_mutex);
+      held = &packet;  // not completed: the request stays outstanding
+    }
+    held_changed.notify_all();
   };
   open_both();
   PacketObject* packet = client_->allocate_packet();
   ASSERT_NE(packet, nullptr);
   ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
   ASSERT_TRUE(client_->send(*packet, bytes_of("pending."), {}, kSendWaitForCompletion).ok());
-  ASSERT_TRUE(server_events_->wait_for_packets(1));
+  {
+    std::unique_lock lock(held_mutex);
+    ASSERT_TRUE(held_changed.wait_for(lock, kTestDeadline, [&] { return held != nullptr; }));
+  }
   const auto guests = host_->server().guests();
   ASSERT_EQ(guests.size(), 1u);
   ASSERT_TRUE(host_->server().disconnect_guest(guests[0], "test drops the guest").ok());
   ASSERT_TRUE(client_events_->wait_for_event("closed"));
   ASSERT_TRUE(client_events_->wait_for_completions(1));
   EXPECT_EQ(client_events_->completed()[0].status, STATUS_DEVICE_REMOVED);
-  ASSERT_NE(held, nullptr);
   server_->complete(*held, {});  // lets the server's close sequence finish
   ASSERT_TRUE(server_events_->wait_for_event("closed"));
 }

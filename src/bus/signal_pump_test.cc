@@ -44,12 +44,12 @@ void signal(const UniqueFd& fd, uint64_t times = 1) {
 }
 
 TEST(SignalPump, RunsTheCallbackOfTheSignalledEventfd) {
+  Counter first_calls;  // outlive the pump, whose thread calls them
+  Counter second_calls;
   auto pump = SignalPump::create();
   ASSERT_TRUE(pump.has_value());
   UniqueFd first(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   UniqueFd second(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  Counter first_calls;
-  Counter second_calls;
   ASSERT_NE((*pump)->watch(first.get(), [&] { first_calls.bump(); }), 0u);
   ASSERT_NE((*pump)->watch(second.get(), [&] { second_calls.bump(); }), 0u);
   signal(second);
@@ -62,12 +62,12 @@ TEST(SignalPump, RunsTheCallbackOfTheSignalledEventfd) {
 }
 
 TEST(SignalPump, AnUnwatchedEventfdNoLongerCallsBack) {
+  Counter watched_calls;  // outlive the pump, whose thread calls them
+  Counter witness_calls;
   auto pump = SignalPump::create();
   ASSERT_TRUE(pump.has_value());
   UniqueFd watched(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   UniqueFd witness(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  Counter watched_calls;
-  Counter witness_calls;
   const uint64_t token = (*pump)->watch(watched.get(), [&] { watched_calls.bump(); });
   ASSERT_NE((*pump)->watch(witness.get(), [&] { witness_calls.bump(); }), 0u);
   (*pump)->unwatch(token);

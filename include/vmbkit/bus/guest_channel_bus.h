@@ -66,6 +66,7 @@ class GuestChannelBus final : public ChannelBus, private BusClientHandler {
   class Opener;
   struct Endpoint {
     Channel* client = nullptr;
+    uint64_t generation = 0;     // one per connect(): a job never acts for a later Enable
     std::shared_ptr<Link> link;  // from the open until close
     bool opening = false;        // an open job is queued or running
   };
@@ -79,8 +80,9 @@ class GuestChannelBus final : public ChannelBus, private BusClientHandler {
   // Starts opening the first free matching offer for `endpoint`, if any. mutex_ held.
   void try_open_locked(Endpoint& endpoint);
   // The open job (passive pool): the blocking part of opening.
-  void open(Channel* client, wire::OfferChannel offer);
+  void open(Channel* client, uint64_t generation, wire::OfferChannel offer);
   Endpoint* find_locked(Channel& client);
+  Endpoint* find_locked(Channel* client, uint64_t generation);
   // Detaches the endpoint's link; returns it for closing outside the lock.
   std::shared_ptr<Link> detach_locked(Endpoint& endpoint);
   void finish_close(const std::shared_ptr<Link>& link);
@@ -94,6 +96,7 @@ class GuestChannelBus final : public ChannelBus, private BusClientHandler {
   std::unique_ptr<Opener> opener_;
   std::mutex mutex_;  // endpoints_; held while calling Channel::deliver_*
   std::vector<Endpoint> endpoints_;
+  uint64_t next_generation_ = 1;
 };
 
 }  // namespace vmb::bus
