@@ -159,7 +159,10 @@ void vmbkit_producer(VmbkitShared& shared, std::chrono::duration<double> run_tim
       break;
     }
     commit();
-    if (!event) continue;  // poll: retry at once
+    if (!event) {
+      cpu_relax();  // poll: retry shortly
+      continue;
+    }
     // Ask for a quarter of the ring, not one packet: the consumer then signals once per
     // quarter ring drained instead of once per commit (hysteresis; the protocol allows any
     // threshold up to the ring's size).
@@ -220,6 +223,7 @@ void vmbkit_consumer(VmbkitShared& shared, uint64_t* consumer_signals) {
       continue;
     }
     if (shared.state.consumer_finished(expected)) break;
+    if (!event) cpu_relax();
     if (event && !poll_briefly([&] { return incoming.has_data(); })) {
       // Rule C: unmask, then re-check, so a packet published in between is not missed.
       if (!incoming.unmask_and_check()) shared.data_bell.wait();
@@ -266,12 +270,14 @@ Sample minimal_ring_sample(const RingBenchOptions& options,
         for (uint32_t step = 1; !state.failed.load(std::memory_order_relaxed); ++step) {
           if (step % kWritesPerClockCheck == 0 && seconds_since(start) >= run_time.count()) break;
           std::memcpy(payload.data(), &sequence, sizeof sequence);
-          if (ring->try_write(payload.data(), options.payload)) {
+          const bool written = ring->try_write(payload.data(), options.payload);
+          if (written) {
             ++sequence;
             if (++pending < options.batch) continue;
           }
           ring->commit();  // a full batch, or a full ring
           pending = 0;
+          if (!written) cpu_relax();
         }
         ring->commit();
         state.finish_producing(sequence);
@@ -295,6 +301,8 @@ Sample minimal_ring_sample(const RingBenchOptions& options,
             ring->commit_read();
           } else if (state.consumer_finished(expected)) {
             break;
+          } else {
+            cpu_relax();
           }
         }
         state.consumed = expected;

@@ -78,6 +78,14 @@ bool pin_current_thread(int cpu);
 // together once both are pinned and ready; returns when both have returned.
 void run_on_two_cpus(const std::function<void()>& first, const std::function<void()>& second);
 
+// A spin-wait hint (x86 PAUSE): lets the sibling hyperthread run and stops a spinning core
+// from hammering a cache line the other side is about to write.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // Seconds since `start`.
 double seconds_since(std::chrono::steady_clock::time_point start);
 
