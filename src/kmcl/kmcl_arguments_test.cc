@@ -20,7 +20,8 @@ TEST_F(KmclArguments, AllocateChecksBusAndOutput) {
   VMBCHANNEL channel = nullptr;
   EXPECT_EQ(VmbChannelAllocate(nullptr, TRUE, &channel), STATUS_INVALID_PARAMETER_1);
   EXPECT_EQ(VmbChannelAllocate(bus, TRUE, nullptr), STATUS_INVALID_PARAMETER_3);
-  DEVICE_OBJECT* fake = reinterpret_cast<DEVICE_OBJECT*>(std::array<uint64_t, 8>{}.data());
+  std::array<uint64_t, 8> not_a_bus{};
+  auto* fake = reinterpret_cast<DEVICE_OBJECT*>(not_a_bus.data());
   EXPECT_EQ(VmbChannelAllocate(fake, FALSE, &channel), STATUS_INVALID_PARAMETER_1);
 }
 
