@@ -139,6 +139,12 @@ std::string stuck_description(const Session& session) {
   return text;
 }
 
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
 struct Totals {
   uint64_t requests = 0;
   uint64_t verified = 0;
@@ -179,7 +185,10 @@ bool run_mixed_phase(Session& session, const WorkloadOptions& options, WorkloadR
   }
   for (auto& queue : session.queues) queue->stop();
   bool drained = true;
-  for (auto& queue : session.queues) drained = queue->wait_idle(options.timeout) && drained;
+  // One deadline for all queues: a stuck run fails after options.timeout, not once per queue.
+  const auto drain_deadline = std::chrono::steady_clock::now() + options.timeout;
+  for (auto& queue : session.queues)
+    drained = queue->wait_idle(left_until(drain_deadline)) && drained;
   result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const auto& queue : session.queues) {
     const QueueCounters& c = queue->counters();
@@ -190,7 +199,10 @@ bool run_mixed_phase(Session& session, const WorkloadOptions& options, WorkloadR
   }
   const uint64_t verified_before = totals(session).verified;
   bar.update(total, total, totals(session).requests, verified_before, "read-back");
-  for (auto& queue : session.queues) drained = drained && queue->read_back(options.timeout);
+  const auto read_back_deadline = std::chrono::steady_clock::now() + options.timeout;
+  for (auto& queue : session.queues) {
+    drained = drained && queue->read_back(left_until(read_back_deadline));
+  }
   const Totals after = totals(session);
   bar.update(total, total, after.requests, after.verified, "done");
   bar.finish();
