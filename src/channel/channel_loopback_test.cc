@@ -212,6 +212,20 @@ TEST_F(LoopbackPair, SynchronousRequestTimesOutAndLateCompletionIsDropped) {
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
 
+TEST_F(LoopbackPair, ManySynchronousRoundTripsNeverLoseAWakeup) {
+  // Regression: the receiver once unmasked interrupts before publishing read_index, so a
+  // request written in between was never signalled. Each wait is bounded: a lost wakeup shows
+  // as STATUS_CANCELLED instead of a hang.
+  open_both();
+  const auto request = bytes_of("round...trip....");
+  for (int i = 0; i < 20000; ++i) {
+    const SyncRequestResult result =
+        client->send_synchronous(request, nullptr, kSendWaitForCompletion, std::nullopt,
+                                 Deadline::after(std::chrono::seconds(30)));
+    ASSERT_EQ(result.status, STATUS_SUCCESS) << "round trip " << i;
+  }
+}
+
 TEST_F(LoopbackPair, ManyPacketsThroughSmallRingArriveInOrder) {
   ASSERT_TRUE(client->set_ring_page_counts(1, 1).ok());
   open_both();

@@ -95,6 +95,9 @@ void Channel::drain_incoming(OpenState& open) {
     wire::PacketView view;
     const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
     if (result == ring::ReadResult::kEmpty) {
+      // Publish read_index before unmasking: a producer decides rule A against the published
+      // read_index, and one that saw our old index would not signal a ring we think is empty.
+      if (open.incoming.commit_read()) open.connection->signal_peer();
       if (open.incoming.unmask_and_check()) continue;  // arrived while we were unmasking
       break;
     }

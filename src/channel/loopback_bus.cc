@@ -287,9 +287,8 @@ void LoopbackBus::delete_gpadl(Channel& client, uint32_t handle) {
   const auto found = link->gpadls.find(handle);
   if (found == link->gpadls.end()) return;
   // KMCL: teardown waits while the server has the GPADL mapped (or until the server is gone).
-  link->gpadl_unmapped.wait(lock, [&] {
-    return !found->second.mapping.has_value() || link->server == nullptr;
-  });
+  link->gpadl_unmapped.wait(
+      lock, [&] { return !found->second.mapping.has_value() || link->server == nullptr; });
   link->gpadls.erase(found);
 }
 
@@ -302,8 +301,8 @@ Result<PMDL> LoopbackBus::map_gpadl(Channel& server, uint32_t handle, bool read_
     return Status{STATUS_INVALID_PARAMETER};
   }
   if (!read_only && found->second.read_only) return Status{STATUS_ACCESS_DENIED};
-  Result<MdlChain> chain = MdlChain::from_ranges(memory_->mapping(), found->second.ranges,
-                                                 read_only);
+  Result<MdlChain> chain =
+      MdlChain::from_ranges(memory_->mapping(), found->second.ranges, read_only);
   if (!chain) return chain.status();
   found->second.mapping = std::move(*chain);
   return found->second.mapping->first();
