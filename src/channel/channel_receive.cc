@@ -20,6 +20,22 @@ constexpr uint32_t kBatchBudget = 64;
 
 }  // namespace
 
+// Ends one drain step (see drain_incoming): a suspend waiting for it may go on.
+class Channel::DeliveryStep {
+ public:
+  explicit DeliveryStep(Channel& channel) : channel_(channel) {}
+  DeliveryStep(const DeliveryStep&) = delete;
+  DeliveryStep& operator=(const DeliveryStep&) = delete;
+  ~DeliveryStep() {
+    const std::lock_guard lock(channel_.mutex_);
+    channel_.in_delivery_ = false;
+    channel_.changed_.notify_all();
+  }
+
+ private:
+  Channel& channel_;
+};
+
 void Channel::dispatch() {
   CallbackScope scope(this, CallbackScope::Kind::kDispatch);
   try {
@@ -80,6 +96,10 @@ void Channel::drain_incoming(OpenState& open) {
   std::string reason;
   open.incoming.mask_interrupts();  // rule C: no signals while we drain anyway
   for (uint32_t budget = kBatchBudget;; --budget) {
+    if (budget == 0) {
+      more = true;
+      break;
+    }
     {
       const std::lock_guard lock(mutex_);
       if (!incoming_enabled_ || !failure_.ok()) break;
@@ -87,11 +107,12 @@ void Channel::drain_incoming(OpenState& open) {
         stalled_on_quota_ = true;  // only a completion restarts the queue
         break;
       }
+      // From the check to the end of handling this packet a suspend must wait: otherwise a
+      // packet could be delivered after Suspend ran, or a completion matched after the close
+      // reset the transaction table (and be mistaken for a peer's violation).
+      in_delivery_ = true;
     }
-    if (budget == 0) {
-      more = true;
-      break;
-    }
+    const DeliveryStep step(*this);
     wire::PacketView view;
     const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
     if (result == ring::ReadResult::kEmpty) {
@@ -230,14 +251,12 @@ void Channel::deliver(IncomingPacket& record) {
       passive_task_->schedule();
       return;
     }
-    in_delivery_ = true;
   }
   {
     CallbackScope scope(this, CallbackScope::Kind::kDispatch, &record);
     driver_->process_packet(*this, record, record.payload(), record.has_external_data());
   }
   const std::lock_guard lock(mutex_);
-  in_delivery_ = false;
   if (record.deferred_to_passive_ && record.state_ == IncomingPacket::State::kDelivering) {
     record.deferred_to_passive_ = false;
     record.state_ = IncomingPacket::State::kDeferred;

@@ -179,6 +179,7 @@ class Channel {
 
  private:
   class DispatchTask;
+  class DeliveryStep;
   class ControlTask;
   class PassiveTask;
   struct OpenState;
@@ -253,7 +254,7 @@ class Channel {
   uint32_t quota_ = kDefaultTransactionQuota;
   uint32_t delivered_ = 0;           // records handed to the driver and not completed
   uint32_t routines_pending_ = 0;    // finished packets whose routine has not run yet
-  bool in_delivery_ = false;         // the dispatch task is inside process_packet
+  bool in_delivery_ = false;         // the dispatch task is between a drain check and its handling
   bool passive_delivering_ = false;  // the passive task is delivering
   uint16_t interrupt_latency_ = 0;
   Guid open_instance_;               // the offer's instance while open (client)
