@@ -109,6 +109,10 @@ class VictimDriver final : public ChannelDriver {
     const std::lock_guard lock(mutex_);
     return completions_;
   }
+  size_t received_count() {
+    const std::lock_guard lock(mutex_);
+    return received_.size();
+  }
   std::vector<std::vector<std::byte>> received() {
     const std::lock_guard lock(mutex_);
     return received_;

@@ -69,8 +69,7 @@ TEST_P(ControlPageAttack, WriteIndexFlickersBetweenReads) {
   const std::vector<std::byte> payload = pattern_bytes(40);
   ASSERT_EQ(peer->send_inband(payload, 0, false), STATUS_SUCCESS);
   const uint32_t good = peer->write_position();
-  std::atomic<bool> stop{false};
-  std::thread flipper([&] {
+  StoppableThread flipper([&](const std::atomic<bool>& stop) {
     for (uint32_t i = 0; !stop.load(std::memory_order_relaxed) && i < 2'000'000; ++i) {
       peer->to_victim().store(wire::kWriteIndexOffset, (i & 1u) != 0 ? good : good + 4);
       if ((i & 63u) == 0) peer->signal_victim();
@@ -79,8 +78,7 @@ TEST_P(ControlPageAttack, WriteIndexFlickersBetweenReads) {
     peer->signal_victim();
   });
   const bool closed = peer->wait_for_victim_close(kPeerWait);
-  stop.store(true, std::memory_order_relaxed);
-  flipper.join();
+  flipper.stop();
   ASSERT_TRUE(closed);
   expect_contained("incoming ring: index not a multiple of 8");
 }
@@ -213,8 +211,7 @@ TEST_P(ControlPageAttack, PendingSendSizeNeverSatisfiable) {
 
 TEST_P(ControlPageAttack, PendingSendSizeAndFeatureBitsFlicker) {
   ASSERT_NO_FATAL_FAILURE(open_victim());
-  std::atomic<bool> stop{false};
-  std::thread flipper([&] {
+  StoppableThread flipper([&](const std::atomic<bool>& stop) {
     for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
       peer->to_victim().store(wire::kPendingSendSizeOffset, i * 2654435761u);
       peer->to_victim().store(wire::kFeatureBitsOffset, i);
@@ -237,8 +234,7 @@ TEST_P(ControlPageAttack, PendingSendSizeAndFeatureBitsFlicker) {
     ASSERT_TRUE(got) << "request " << i;
     EXPECT_EQ(reply, request);
   }
-  stop.store(true, std::memory_order_relaxed);
-  flipper.join();
+  flipper.stop();
   EXPECT_EQ(recorded_failure(*victim).status, STATUS_SUCCESS);
   expect_bystanders_work();
 }

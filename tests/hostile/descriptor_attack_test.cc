@@ -253,8 +253,7 @@ TEST_P(DescriptorAttack, DescriptorRewrittenWhileRead) {
   for (int round = 0; round < 200; ++round) {
     const uint32_t at = peer->write_position();
     const std::vector<std::byte> payload = pattern_bytes(48, static_cast<uint8_t>(round));
-    std::atomic<bool> stop{false};
-    std::thread rewriter([&] {
+    StoppableThread rewriter([&](const std::atomic<bool>& stop) {
       const wire::PacketDescriptor valid{kInBand, 2, 8, 0, 0};
       const wire::PacketDescriptor huge{kInBand, 0xFFFF, 0xFFFF, 0, 0};
       std::byte image[sizeof(wire::PacketDescriptor)];
@@ -269,8 +268,7 @@ TEST_P(DescriptorAttack, DescriptorRewrittenWhileRead) {
     peer->signal_victim();
     const bool done = eventually(
         [&] { return victim_driver->received().size() > delivered || peer->victim_closed(); });
-    stop.store(true, std::memory_order_relaxed);
-    rewriter.join();
+    rewriter.stop();
     ASSERT_TRUE(done);
     if (peer->victim_closed()) break;
     ++delivered;

@@ -10,11 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/hostile_bus.h"
@@ -51,6 +53,25 @@ inline constexpr bool kThreadSanitizer = false;
 #else
 inline constexpr bool kThreadSanitizer = false;
 #endif
+
+// A helper thread that runs body(stop) and, however the test leaves the scope (a failed
+// ASSERT included), is told to stop and joined: a test never returns with a live thread.
+class StoppableThread {
+ public:
+  explicit StoppableThread(std::function<void(const std::atomic<bool>& stop)> body)
+      : thread_([this, body = std::move(body)] { body(stop_); }) {}
+  ~StoppableThread() { stop(); }
+  StoppableThread(const StoppableThread&) = delete;
+  StoppableThread& operator=(const StoppableThread&) = delete;
+  void stop() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // The failure reason as the C API reports it: {status, description}.
 struct RecordedFailure {
