@@ -82,6 +82,15 @@ class VictimDriver final : public ChannelDriver {
   bool wait_for_event(const std::string& event, size_t times = 1) {
     return wait([&] { return count_locked(name_ + ":" + event) >= times; });
   }
+  // Waits for an event that starts with `prefix` ("pnp_failure" matches any status).
+  bool wait_for_event_prefix(const std::string& prefix) {
+    return wait([&] {
+      for (const std::string& each : events_) {
+        if (each.rfind(name_ + ":" + prefix, 0) == 0) return true;
+      }
+      return false;
+    });
+  }
   bool wait_for_received(size_t count) {
     return wait([&] { return received_.size() >= count; });
   }
