@@ -19,10 +19,10 @@ void print_table(const SoakOptions& options, const SoakReport& report) {
   fmt::print("  packets    {}\n  bytes      {}\n", report.packets, report.bytes);
   fmt::print("  lost       {}\n  duplicated {}\n  corrupted  {}\n  errors     {}\n", report.lost,
              report.duplicated, report.corrupted, report.errors);
-  fmt::print("  host RSS   {} KiB at start, {} KiB at end\n", report.host_rss_start_kib,
-             report.host_rss_end_kib);
-  fmt::print("  guest RSS  {} KiB at start, {} KiB at end (all guest processes)\n",
-             report.guest_rss_start_kib, report.guest_rss_end_kib);
+  fmt::print("  host RSS   {} KiB at start, {} KiB warm, {} KiB at end\n",
+             report.host_rss_start_kib, report.host_rss_warm_kib, report.host_rss_end_kib);
+  fmt::print("  guest RSS  {} KiB at start, {} KiB warm, {} KiB at end (all guest processes)\n",
+             report.guest_rss_start_kib, report.guest_rss_warm_kib, report.guest_rss_end_kib);
   fmt::print("  guest memory pages in use: {} at start, {} at end\n", report.guest_pages_start,
              report.guest_pages_end);
   fmt::print("  result     {}\n", report.clean() ? "clean" : "FAILED: " + report.problem);
@@ -32,13 +32,15 @@ void print_json(const SoakOptions& options, const SoakReport& report) {
   fmt::print(
       "{{\"case\":\"soak\",\"seconds\":{:.1f},\"processes\":{},\"channels\":{},"
       "\"packets\":{},\"bytes\":{},\"lost\":{},\"duplicated\":{},\"corrupted\":{},"
-      "\"errors\":{},\"host_rss_start_kib\":{},\"host_rss_end_kib\":{},"
-      "\"guest_rss_start_kib\":{},\"guest_rss_end_kib\":{},\"guest_pages_start\":{},"
-      "\"guest_pages_end\":{},\"clean\":{}}}\n",
+      "\"errors\":{},\"host_rss_start_kib\":{},\"host_rss_warm_kib\":{},"
+      "\"host_rss_end_kib\":{},\"guest_rss_start_kib\":{},\"guest_rss_warm_kib\":{},"
+      "\"guest_rss_end_kib\":{},\"guest_pages_start\":{},\"guest_pages_end\":{},"
+      "\"clean\":{}}}\n",
       report.seconds, options.processes, report.channels, report.packets, report.bytes, report.lost,
       report.duplicated, report.corrupted, report.errors, report.host_rss_start_kib,
-      report.host_rss_end_kib, report.guest_rss_start_kib, report.guest_rss_end_kib,
-      report.guest_pages_start, report.guest_pages_end, report.clean() ? "true" : "false");
+      report.host_rss_warm_kib, report.host_rss_end_kib, report.guest_rss_start_kib,
+      report.guest_rss_warm_kib, report.guest_rss_end_kib, report.guest_pages_start,
+      report.guest_pages_end, report.clean() ? "true" : "false");
 }
 
 }  // namespace

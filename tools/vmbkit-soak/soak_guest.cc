@@ -34,6 +34,21 @@ uint64_t resident_kib() {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 1024;
 }
 
+WarmReading::WarmReading(std::chrono::milliseconds duration)
+    : thread_([this, at = std::chrono::steady_clock::now() + duration / 10] {
+        std::this_thread::sleep_until(at);  // a measuring point, not a synchronisation
+        kib_ = resident_kib();
+      }) {}
+
+WarmReading::~WarmReading() {
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t WarmReading::value() {
+  if (thread_.joinable()) thread_.join();
+  return kib_;
+}
+
 void run_clients(std::vector<ClientSide>& clients, std::chrono::steady_clock::time_point until) {
   std::vector<std::thread> threads;
   threads.reserve(clients.size());
@@ -104,7 +119,9 @@ int guest_main(const std::string& path, uint32_t process, const SoakOptions& opt
   header.rss_start_kib = resident_kib();
   header.pages_start = bus->memory().usage().pages_in_use;
   if (header.setup_ok != 0) {
+    WarmReading warm(options.duration);
     run_clients(clients, std::chrono::steady_clock::now() + options.duration);
+    header.rss_warm_kib = warm.value();
   }
   header.rss_end_kib = resident_kib();
   header.pages_end = bus->memory().usage().pages_in_use;

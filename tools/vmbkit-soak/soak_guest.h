@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "soak_client.h"
@@ -33,6 +34,7 @@ struct GuestResultHeader {
   uint32_t channels = 0;
   uint32_t setup_ok = 0;  // 1 if every channel opened
   uint64_t rss_start_kib = 0;
+  uint64_t rss_warm_kib = 0;
   uint64_t rss_end_kib = 0;
   uint64_t pages_start = 0;
   uint64_t pages_end = 0;
@@ -45,6 +47,21 @@ struct ChannelRecord {
 
 // This process's resident set in KiB (from /proc/self/statm), 0 if unreadable.
 uint64_t resident_kib();
+
+// Reads resident_kib() once a tenth of a run of `duration` starting now has passed, on a
+// thread of its own (the clients keep running meanwhile). value() joins.
+class WarmReading {
+ public:
+  explicit WarmReading(std::chrono::milliseconds duration);
+  ~WarmReading();
+  WarmReading(const WarmReading&) = delete;
+  WarmReading& operator=(const WarmReading&) = delete;
+  uint64_t value();
+
+ private:
+  std::thread thread_;
+  uint64_t kib_ = 0;
+};
 
 // A client channel with its driver, and the soak client that drives it.
 struct ClientSide {

@@ -169,7 +169,11 @@ bool run_soak(const SoakOptions& options, SoakReport* report) {
     const uint8_t go = 1;
     if (!write_exactly(guest.go, &go, 1)) ++report->errors;
   }
-  run_clients(local, started + options.duration);
+  {
+    WarmReading warm(options.duration);
+    run_clients(local, started + options.duration);
+    report->host_rss_warm_kib = warm.value();
+  }
 
   const auto collect_bound = options.duration + std::chrono::minutes(2);
   for (const GuestProcess& guest : guests) {
@@ -181,6 +185,7 @@ bool run_soak(const SoakOptions& options, SoakReport* report) {
       continue;
     }
     report->guest_rss_start_kib += header.rss_start_kib;
+    report->guest_rss_warm_kib += header.rss_warm_kib;
     report->guest_rss_end_kib += header.rss_end_kib;
     report->guest_pages_start += header.pages_start;
     report->guest_pages_end += header.pages_end;

@@ -30,9 +30,13 @@ struct SoakReport {
   uint64_t duplicated = 0;
   uint64_t corrupted = 0;  // a packet or a reply that did not match
   uint64_t errors = 0;     // failed sends or requests, stalls, processes that did not finish
+  // Resident memory: before traffic, once warm (a tenth into the run: pools and caches have
+  // grown to their working size), and at the end. Growth from warm to end would be a leak.
   uint64_t host_rss_start_kib = 0;
+  uint64_t host_rss_warm_kib = 0;
   uint64_t host_rss_end_kib = 0;
   uint64_t guest_rss_start_kib = 0;  // summed over guest processes
+  uint64_t guest_rss_warm_kib = 0;
   uint64_t guest_rss_end_kib = 0;
   uint64_t guest_pages_start = 0;  // guest-memory pages in use, summed
   uint64_t guest_pages_end = 0;
