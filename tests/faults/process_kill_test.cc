@@ -329,9 +329,11 @@ TEST_F(ProcessKill, DISABLED_GpadlMappingStaysValidUntilUnmapAfterTheGuestDies) 
 TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
   ASSERT_NO_FATAL_FAILURE(fork_next_guest());
   Pipe go;
+  Pipe held;     // host → guest: the server holds all five (else the close could come first)
   Pipe closing;  // guest → host: about to disable with requests outstanding
   ChildProcess doomed([&] {
     go.close_write();
+    held.close_write();
     closing.close_read();
     if (!go.get()) return 1;
     auto guest = connect_guest(directory.socket_path());
@@ -346,18 +348,21 @@ TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
         return 4;
       }
     }
+    if (!held.get()) return 5;
     closing.put(1);
     client->disable();  // the server holds the requests: the teardown waits for the host
     Pipe forever;
     (void)forever.get(kProcessDeadline);
-    return 5;
+    return 6;
   });
   ASSERT_TRUE(doomed.started());
   go.close_read();
+  held.close_read();
   closing.close_write();
   ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kHold));
   go.put(1);
   ASSERT_TRUE(server_driver->wait_held(5));
+  held.put(1);
   ASSERT_TRUE(closing.get().has_value());
   doomed.kill9();
   ASSERT_TRUE(doomed.wait_exit().has_value());
