@@ -55,6 +55,18 @@ void RawRing::read(uint32_t at, std::span<std::byte> out) const {
   }
 }
 
+void RawRing::publish_packet(std::span<const std::byte> packet) {
+  const uint32_t at = write_index() % view_.data_size;
+  const size_t padded = wire::align8(packet.size());
+  std::vector<std::byte> framed(padded + wire::kTrailerSize);
+  if (!packet.empty()) std::memcpy(framed.data(), packet.data(), packet.size());
+  const uint64_t trailer = wire::trailer_for(at);
+  std::memcpy(framed.data() + padded, &trailer, sizeof trailer);
+  write(at, framed);
+  store(wire::kWriteIndexOffset,
+        static_cast<uint32_t>((uint64_t{at} + framed.size()) % view_.data_size));
+}
+
 namespace {
 
 ring::RingView view_of(const RingMapping& mapping) {

@@ -47,6 +47,11 @@ class RawRing {
   [[nodiscard]] uint32_t feature_bits() const { return load(wire::kFeatureBitsOffset); }
   void write(uint32_t at, std::span<const std::byte> bytes);
   void read(uint32_t at, std::span<std::byte> out) const;
+  // As a producer that owns this ring's write index: copies `packet`, zero padding and a
+  // Hyper-V trailer at the current write index, then publishes the index past them. Checks
+  // nothing, signals nobody. For peers that hold a ring without a HostilePeer (another
+  // process's guest).
+  void publish_packet(std::span<const std::byte> packet);
   [[nodiscard]] uint32_t data_size() const { return view_.data_size; }
   [[nodiscard]] const ring::RingView& view() const { return view_; }
 

@@ -14,26 +14,6 @@
 namespace vmb::testing {
 namespace {
 
-// A packet image of `bytes` bytes (default len8 * 8) with the given descriptor and zeros after.
-class RawPacket {
- public:
-  RawPacket(uint16_t type, uint16_t offset8, uint16_t len8, uint16_t flags = 0,
-            uint64_t transaction_id = 0, size_t bytes = 0)
-      : bytes_(bytes != 0 ? bytes : size_t{len8} * 8) {
-    const wire::PacketDescriptor descriptor{type, offset8, len8, flags, transaction_id};
-    std::memcpy(bytes_.data(), &descriptor, std::min(bytes_.size(), sizeof descriptor));
-  }
-  template <typename T>
-  RawPacket& put(size_t at, T value) {
-    std::memcpy(bytes_.data() + at, &value, sizeof value);
-    return *this;
-  }
-  [[nodiscard]] std::span<const std::byte> bytes() const { return bytes_; }
-
- private:
-  std::vector<std::byte> bytes_;
-};
-
 constexpr uint16_t kInBand = 6;
 constexpr uint16_t kTransferPage = 7;
 constexpr uint16_t kGpaDirect = 9;

@@ -36,6 +36,26 @@ inline constexpr Guid kBystanderInstance = *Guid::parse("b157a4de-0000-4000-8000
 // Bytes 0..n-1 of a recognisable pattern.
 std::vector<std::byte> pattern_bytes(size_t n, uint8_t seed = 0);
 
+// A packet image of `bytes` bytes (default len8 * 8) with the given descriptor and zeros after.
+class RawPacket {
+ public:
+  RawPacket(uint16_t type, uint16_t offset8, uint16_t len8, uint16_t flags = 0,
+            uint64_t transaction_id = 0, size_t bytes = 0)
+      : bytes_(bytes != 0 ? bytes : size_t{len8} * 8) {
+    const wire::PacketDescriptor descriptor{type, offset8, len8, flags, transaction_id};
+    std::memcpy(bytes_.data(), &descriptor, std::min(bytes_.size(), sizeof descriptor));
+  }
+  template <typename T>
+  RawPacket& put(size_t at, T value) {
+    std::memcpy(bytes_.data() + at, &value, sizeof value);
+    return *this;
+  }
+  [[nodiscard]] std::span<const std::byte> bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+};
+
 // Spins (yielding) until `condition` holds, at most kPeerWait. For conditions on shared memory
 // that no notification announces; never a substitute for waiting on an event.
 bool eventually(const std::function<bool()>& condition);
