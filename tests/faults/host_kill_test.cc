@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The host process killed (kill -9) while this process, a guest, opens a channel and while it
-// tears one down: every wait of the guest ends (STATUS_DEVICE_REMOVED for what was
-// outstanding), Disable returns, nothing hangs.
+// The host process killed (kill -9) while this process, a guest, opens a channel, while it
+// creates GPADLs and while it tears one down: every wait of the guest ends (STATUS_DEVICE_REMOVED
+// for what was outstanding), Disable returns, nothing hangs.
+#include <atomic>
 #include <future>
 
 #include "process_kill_fixture.h"
@@ -112,6 +113,45 @@ TEST_F(HostKill, HostKilledWhileAGuestTearsDown) {
   ASSERT_EQ(disabled.wait_for(kPeerWait), std::future_status::ready);
   EXPECT_TRUE(events->wait_for_status(STATUS_DEVICE_REMOVED, 3));
   EXPECT_EQ(events->completions(), 3u);
+}
+
+TEST_F(HostKill, HostKilledWhileAGuestCreatesGpadls) {
+  Pipe ready;
+  Pipe unused;
+  auto host = fork_host(ServerDriver::Mode::kEcho, true, ready, unused);
+  ASSERT_TRUE(host->started());
+  ready.close_write();
+  unused.close_write();
+  ASSERT_TRUE(ready.get().has_value());
+  auto guest = connect_guest(directory.socket_path());
+  ASSERT_NE(guest, nullptr);
+  VictimDriver* events = nullptr;
+  auto client = open_client(*guest, &events);
+  ASSERT_NE(client, nullptr);
+  Result<GuestBuffer> buffer = guest->memory().allocate_pages(64);
+  ASSERT_TRUE(buffer);
+  std::atomic<uint64_t> created{0};
+  // Creates and deletes 64-page GPADLs until one fails; returns that failure.
+  auto loop = std::async(std::launch::async, [&]() -> Status {
+    for (;;) {
+      const Result<uint32_t> handle =
+          client->create_gpadl(buffer->address, 64 * wire::kPageSize, false);
+      if (!handle) return handle.status();
+      client->delete_gpadl(*handle);
+      created.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return created.load(std::memory_order_relaxed) >= 3; }));
+  host->kill9();
+  ASSERT_TRUE(host->wait_exit().has_value());
+  // The GPADL in flight ends (its request times out at the latest) with a failure status.
+  ASSERT_EQ(loop.wait_for(kProcessDeadline + kPeerWait), std::future_status::ready);
+  const Status failed = loop.get();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(events->wait_for_event("closed"));
+  auto disabled = std::async(std::launch::async, [&] { client->disable(); });
+  EXPECT_EQ(disabled.wait_for(kPeerWait), std::future_status::ready);
+  EXPECT_TRUE(guest->memory().free(buffer->address).ok());
 }
 
 }  // namespace

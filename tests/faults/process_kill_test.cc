@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Guest processes killed (kill -9) at each phase of a channel between processes; the
 // multi-process tests of tests/integration cover a kill in the middle of a transfer: while the
-// open is in flight, while the server has the guest's GPADL mapped, while the guest tears its
-// channel down. The host must keep memory it mapped readable until it lets go, record no
-// failure, and serve the next guest. Every wait is bounded.
+// open is in flight, while the server has the guest's GPADL mapped, while the guest creates
+// and deletes multi-message GPADLs, while the guest tears its channel down. The host must keep
+// memory it mapped readable until it lets go, record no failure, and serve the next guest. Every
+// wait is bounded.
 #include "process_kill_fixture.h"
 
 namespace vmb::testing {
@@ -164,6 +165,43 @@ TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
   // receive the completions, and completing must still be safe.
   server_driver->set_mode(ServerDriver::Mode::kEcho);
   for (IncomingPacket* packet : server_driver->take_held()) server->complete(*packet, {});
+  EXPECT_TRUE(server_driver->wait_closed(1));
+  expect_next_guest_served();
+}
+
+TEST_F(ProcessKill, GuestKilledWhileCreatingGpadls) {
+  ASSERT_NO_FATAL_FAILURE(fork_next_guest());
+  Pipe go;
+  Pipe looping;  // guest → host: the first GPADL went through; more follow without pause
+  ChildProcess doomed([&] {
+    go.close_write();
+    looping.close_read();
+    if (!go.get()) return 1;
+    auto guest = connect_guest(directory.socket_path());
+    if (!guest) return 2;
+    VictimDriver* events = nullptr;
+    auto client = open_client(*guest, &events);
+    if (!client) return 3;
+    // 64 pages: a GPADL_HEADER and several GPADL_BODY messages each time, so the kill lands
+    // in the middle of one (or between a create and its delete) at some point.
+    Result<GuestBuffer> buffer = guest->memory().allocate_pages(64);
+    if (!buffer) return 4;
+    for (uint64_t i = 0;; ++i) {
+      const Result<uint32_t> handle =
+          client->create_gpadl(buffer->address, 64 * wire::kPageSize, false);
+      if (!handle) return 5;
+      client->delete_gpadl(*handle);
+      if (i == 0) looping.put(1);
+    }
+  });
+  ASSERT_TRUE(doomed.started());
+  go.close_read();
+  looping.close_write();
+  ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kEcho));
+  go.put(1);
+  ASSERT_TRUE(looping.get().has_value());
+  doomed.kill9();
+  ASSERT_TRUE(doomed.wait_exit().has_value());
   EXPECT_TRUE(server_driver->wait_closed(1));
   expect_next_guest_served();
 }
