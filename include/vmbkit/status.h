@@ -34,7 +34,7 @@ class [[nodiscard]] Status {
 constexpr std::string_view to_string(Status status) {
   switch (static_cast<uint32_t>(status.code())) {
 #define VMBKIT_STATUS_NAME_CASE(name, value, message) \
-  case value:                                          \
+  case value:                                         \
     return #name;
     VMBKIT_NTSTATUS_TABLE(VMBKIT_STATUS_NAME_CASE)
 #undef VMBKIT_STATUS_NAME_CASE
@@ -47,7 +47,7 @@ constexpr std::string_view to_string(Status status) {
 constexpr std::string_view message(Status status) {
   switch (static_cast<uint32_t>(status.code())) {
 #define VMBKIT_STATUS_MESSAGE_CASE(name, value, message) \
-  case value:                                             \
+  case value:                                            \
     return message;
     VMBKIT_NTSTATUS_TABLE(VMBKIT_STATUS_MESSAGE_CASE)
 #undef VMBKIT_STATUS_MESSAGE_CASE
@@ -61,7 +61,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : storage_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Status status) : storage_(status) {        // NOLINT(google-explicit-constructor)
+  Result(Status status) : storage_(status) {       // NOLINT(google-explicit-constructor)
     assert(!status.ok() && "a Result error must not be STATUS_SUCCESS");
   }
   [[nodiscard]] bool has_value() const { return std::holds_alternative<T>(storage_); }

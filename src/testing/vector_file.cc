@@ -125,7 +125,8 @@ std::vector<Vector> load_vectors(const std::string& file_name) {
     if (line.rfind("offset ", 0) == 0) {
       const auto colon = line.find(':');
       if (colon == std::string::npos) fail(path + ": bad offset line '" + line + "'");
-      const auto offset = static_cast<uint32_t>(parse_number("0x" + trim(line.substr(7, colon - 7))));
+      const auto offset =
+          static_cast<uint32_t>(parse_number("0x" + trim(line.substr(7, colon - 7))));
       std::vector<uint8_t> run;
       std::istringstream hex(line.substr(colon + 1));
       std::string byte;

@@ -31,10 +31,10 @@ TEST(VectorFile, ExpandsPatternPayload) {
 
 TEST(VectorFile, CountsEveryVector) {
   size_t total = 0;
-  for (const char* file : {"control-messages.vec", "malformed.vec", "ring-capacity.vec",
-                           "ring-completion.vec", "ring-gpa-direct.vec", "ring-inband.vec",
-                           "ring-transfer-page.vec", "ring-wrap.vec", "signal-read.vec",
-                           "signal-write.vec"}) {
+  for (const char* file :
+       {"control-messages.vec", "malformed.vec", "ring-capacity.vec", "ring-completion.vec",
+        "ring-gpa-direct.vec", "ring-inband.vec", "ring-transfer-page.vec", "ring-wrap.vec",
+        "signal-read.vec", "signal-write.vec"}) {
     total += load_vectors(file).size();
   }
   EXPECT_EQ(total, 77u);  // the README's count
