@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // vmbkit-bench's command line (CLI11): with no command, the full run of bench_suite.h (tables,
 // or JSON lines with --json; --quick for CI); `ring`, the bare ring alone with one JSON line
-// per run. Exit status: 0 every case ran, 1 usage error or a case failed (a data check or a
-// call went wrong). Missed targets are reported, never an exit status: timing is not a test.
+// per run; `soak`, the reliability soak (soak_command.h). Exit status: 0 every case ran, 1 usage
+// error or a case failed (a data check or a call went wrong; for `soak`, anything lost,
+// duplicated or corrupted). Missed targets are reported, never an exit status: timing is not a
+// test.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -14,6 +16,7 @@
 #include "bench_suite.h"
 #include "ring_bench.h"
 #include "sample_runner.h"
+#include "soak_command.h"
 
 namespace vmb::bench {
 namespace {
@@ -137,12 +140,16 @@ int run_command_line(int argc, char** argv) {
   ring->add_option("--rounds", arguments.rounds, "Samples; the median is reported (default 3)")
       ->check(CLI::Range(1, 100));
   ring->add_flag("--json", arguments.json, "One JSON object per line");
+
+  SoakArguments soak_arguments;
+  CLI::App* soak = add_soak_command(app, &soak_arguments);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 1;
   }
   if (ring->parsed()) return run_ring(arguments);
+  if (soak->parsed()) return run_soak_command(soak_arguments);
   return run_all(arguments);
 }
 

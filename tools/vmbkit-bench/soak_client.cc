@@ -78,6 +78,9 @@ bool SoakClient::send(uint64_t sequence, bool* was_barrier) {
   const Shape shape = shape_of(id_, sequence);
   std::vector<std::byte> inband(shape.inband_bytes);
   fill_inband(id_, sequence, shape, inband);
+  if (damage_every_ != 0 && sequence % damage_every_ == damage_every_ - 1) {
+    inband.back() ^= std::byte{0x01};
+  }
   *was_barrier = shape.kind == Kind::kSyncRequest || shape.kind == Kind::kExternal;
   switch (shape.kind) {
     case Kind::kAsyncRequest:

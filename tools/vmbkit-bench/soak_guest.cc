@@ -112,6 +112,7 @@ int guest_main(const std::string& path, uint32_t process, const SoakOptions& opt
     }
     clients[c].client =
         std::make_unique<SoakClient>(*clients[c].channel, *clients[c].driver, bus->memory(), id);
+    clients[c].client->damage_every(options.damage_every);
   }
   for (ClientSide& side : clients) {
     if (!side.driver->wait_running(kOpenBound)) header.setup_ok = 0;

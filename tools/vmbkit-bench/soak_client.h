@@ -70,6 +70,8 @@ class SoakClient {
   // Sends until `until`, then up to the next synchronous request (a barrier: the server has
   // handled everything before it), then waits for every asynchronous request to finish.
   void run(std::chrono::steady_clock::time_point until);
+  // Damages one in-band byte of every `every`-th packet (0: none; SoakOptions::damage_every).
+  void damage_every(uint32_t every) { damage_every_ = every; }
   [[nodiscard]] ClientTally tally();
 
  private:
@@ -81,6 +83,7 @@ class SoakClient {
   SoakClientDriver& driver_;
   GuestMemory& memory_;
   const uint32_t id_;
+  uint32_t damage_every_ = 0;
   ClientTally tally_;
 };
 

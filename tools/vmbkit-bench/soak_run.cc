@@ -161,6 +161,7 @@ bool run_soak(const SoakOptions& options, SoakReport* report) {
     }
     local[i].client =
         std::make_unique<SoakClient>(*local[i].channel, *local[i].driver, loopback->memory(), id);
+    local[i].client->damage_every(options.damage_every);
   }
   report->channels = static_cast<uint32_t>(servers.size());
   report->host_rss_start_kib = resident_kib();

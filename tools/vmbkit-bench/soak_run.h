@@ -5,7 +5,7 @@
 // mixed, checked traffic of soak_client.h for the requested time. The run then compares what
 // every client sent with what its server saw and reports packets, bytes, lost, duplicated and
 // corrupted packets, errors, and each process's memory at the start and the end. Not here: the
-// command line (main.cc).
+// command line (soak_command.h).
 #pragma once
 
 #include <chrono>
@@ -19,6 +19,9 @@ struct SoakOptions {
   uint32_t processes = 2;          // guest processes on the bus
   uint32_t channels = 2;           // client channels per guest process
   uint32_t loopback_channels = 2;  // channel pairs inside the host process
+  // Testing the checks themselves: if not 0, every client flips one in-band byte of every
+  // damage_every-th packet it sends after filling it, so the run must report corrupted packets.
+  uint32_t damage_every = 0;
 };
 
 struct SoakReport {
