@@ -102,7 +102,9 @@ void Channel::drain_incoming(OpenState& open) {
     }
     {
       const std::lock_guard lock(mutex_);
-      if (!incoming_enabled_ || !failure_.ok()) break;
+      // open_ is replaced under mutex_ by the close (and a later open), so a run scheduled for
+      // an earlier connection stops here instead of draining its ring into the new one.
+      if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open) break;
       if (delivered_ >= quota_) {
         stalled_on_quota_ = true;  // only a completion restarts the queue
         break;

@@ -5,7 +5,7 @@
 // thread. Each accepted send ends exactly once (SUCCESS or STATUS_DEVICE_REMOVED), a refused
 // send says STATUS_DEVICE_REMOVED, no callback runs after Disable returned, and Disable neither
 // hangs nor records a failure. Each round uses a new pair; reopening the same channels is the
-// subject of the last (disabled) test.
+// subject of the last test.
 #include <atomic>
 #include <future>
 #include <thread>
@@ -175,16 +175,14 @@ TEST_F(DisableRace, ServerDisabledWhileItsDriverCompletesHeldPackets) {
   expect_round_trip();
 }
 
-// BUG (channel core, src/channel/channel_receive.cc, Channel::dispatch / drain_incoming): a
-// dispatch run takes `open_` once and drains that OpenState, re-checking only
-// incoming_enabled_ between packets. If it is preempted between two packets for a whole close
-// and re-open, it resumes with incoming_enabled_ true again (set by the new open) and drains
-// the OLD connection's ring: completions for requests the close already retired are "unknown"
-// (the channel records "completion for unknown transaction id 0x..." as a peer violation), and
-// old data packets would be delivered again on the new connection. Seen about once in three
-// runs of this Disable/re-Enable loop under ASan on a loaded machine. Disabled until the drain
-// stops when open_ is no longer the connection it drains.
-TEST_F(DisableRace, DISABLED_ReenabledChannelNeverDrainsItsOldConnection) {
+// Regression test: a dispatch run took `open_` once and drained that OpenState, re-checking
+// only incoming_enabled_ between packets. Preempted between two packets for a whole close and
+// re-open, it resumed with incoming_enabled_ true again (set by the new open) and drained the
+// OLD connection's ring: completions for requests the close had retired were "unknown" (a
+// bogus peer violation), old data packets could be delivered again. Seen about once in three
+// runs of this Disable/re-Enable loop under ASan; fixed by stopping the drain when open_ is no
+// longer the connection it drains (checked under the lock the close holds).
+TEST_F(DisableRace, ReenabledChannelNeverDrainsItsOldConnection) {
   int failures = 0;
   for (int round = 0; round < 4 * kRounds; ++round) {
     failures += client_round(round, static_cast<size_t>(round) + 1) ? 1 : 0;
