@@ -137,9 +137,41 @@ Status BusServer::Impl::disconnect_guest(PartitionId partition, std::string reas
   return Status{};
 }
 
+Result<GpaRanges> BusServer::map_gpadl(PartitionId partition, Relid relid, GpadlHandle handle) {
+  return impl_->map_gpadl(partition, relid, handle);
+}
+void BusServer::unmap_gpadl(PartitionId partition, Relid relid, GpadlHandle handle) {
+  impl_->unmap_gpadl(partition, relid, handle);
+}
+
 Result<GpaRanges> BusServer::Impl::gpadl_ranges(PartitionId partition, Relid relid,
                                                 GpadlHandle handle) const {
   std::lock_guard lock(mutex_);
+  return gpadl_ranges_locked(partition, relid, handle);
+}
+
+Result<GpaRanges> BusServer::Impl::map_gpadl(PartitionId partition, Relid relid,
+                                             GpadlHandle handle) {
+  std::lock_guard lock(mutex_);
+  auto ranges = gpadl_ranges_locked(partition, relid, handle);
+  if (!ranges.has_value()) return ranges;
+  const Status mapped = partitions_.at(partition)->control.map_gpadl(relid, handle);
+  if (!mapped.ok()) return mapped;
+  return ranges;
+}
+
+void BusServer::Impl::unmap_gpadl(PartitionId partition, Relid relid, GpadlHandle handle) {
+  std::lock_guard lock(mutex_);
+  const auto found = partitions_.find(partition);
+  if (found == partitions_.end()) return;
+  // May answer a held GPADL_TEARDOWN.
+  found->second->control.unmap_gpadl(relid, handle);
+  finish_if_dropped_locked(*found->second, false, {});
+  wake();
+}
+
+Result<GpaRanges> BusServer::Impl::gpadl_ranges_locked(PartitionId partition, Relid relid,
+                                                       GpadlHandle handle) const {
   const auto found = partitions_.find(partition);
   if (found == partitions_.end()) return Status{STATUS_INVALID_PARAMETER};
   const auto gpadl = found->second->gpadls.find(handle);

@@ -66,10 +66,15 @@ class BusServer::Impl {
   Status complete_open(PartitionId partition, Relid relid, Status result);
   Status disconnect_guest(PartitionId partition, std::string reason);
   Result<GpaRanges> gpadl_ranges(PartitionId partition, Relid relid, GpadlHandle handle) const;
+  Result<GpaRanges> map_gpadl(PartitionId partition, Relid relid, GpadlHandle handle);
+  void unmap_gpadl(PartitionId partition, Relid relid, GpadlHandle handle);
   size_t guest_count() const;
   std::vector<PartitionId> guests() const;
   const std::string& path() const { return listener_.path(); }
 
+  // gpadl_ranges with mutex_ held.
+  Result<GpaRanges> gpadl_ranges_locked(PartitionId partition, Relid relid,
+                                        GpadlHandle handle) const;
   // Called by ServerPartition's effects (mutex_ held).
   void queue(std::function<void()> call);
   void relid_released_locked(Relid relid, PartitionId partition);

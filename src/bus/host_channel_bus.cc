@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "vmbkit/channel/channel.h"
 #include "vmbkit/channel/log_sink.h"
@@ -26,9 +27,14 @@ struct HostChannelBus::Link {
   UniqueFd signal_guest;
   UniqueFd guest_signals;
   uint64_t watch = 0;
-  std::map<uint32_t, MdlChain> mapped_gpadls;  // guarded by the bus mutex
-  std::mutex mutex;                            // guards `server`
-  Channel* server = nullptr;                   // null once this side let go
+  std::mutex mutex;           // guards `server`
+  Channel* server = nullptr;  // null once this side let go
+};
+
+struct HostChannelBus::Mapping {
+  PartitionId partition{};  // the guest and relid the GPADL belongs to
+  Relid relid{};
+  MdlChain chain;
 };
 
 class HostChannelBus::Connection final : public ChannelConnection {
@@ -85,7 +91,10 @@ HostChannelBus::~HostChannelBus() {
   {
     const std::lock_guard lock(mutex_);
     if (!offers_.empty()) log_message(LogLevel::kError, "host bus closed with channels enabled");
-    for (Offer& offer : offers_) detach_locked(offer);
+    for (Offer& offer : offers_) {
+      detach_locked(offer);
+      unmap_all_locked(offer);
+    }
   }
   server_.reset();  // drops every guest; handler calls find nothing left to close
   pump_.reset();
@@ -118,7 +127,7 @@ Status HostChannelBus::offer(Channel& server) {
   }
   auto relid = server_->add_offer(message);
   if (!relid.has_value()) return relid.status();
-  offers_.push_back(Offer{&server, message, *relid, nullptr});
+  offers_.push_back(Offer{&server, message, *relid, nullptr, {}});
   return Status{};
 }
 
@@ -127,6 +136,9 @@ void HostChannelBus::rescind(Channel& server) {
   Offer* offer = find_locked(server);
   if (offer == nullptr) return;
   detach_locked(*offer);
+  // The channel is going away: what it still has mapped goes with it (and a guest waiting to
+  // tear such a GPADL down gets its answer).
+  unmap_all_locked(*offer);
   (void)server_->remove_offer(offer->relid);  // closes the guest's channel, then rescinds
   offers_.erase(offers_.begin() + (offer - offers_.data()));
 }
@@ -138,8 +150,16 @@ void HostChannelBus::detach_locked(Offer& offer) {
     const std::lock_guard link_lock(offer.link->mutex);
     offer.link->server = nullptr;
   }
-  offer.link->mapped_gpadls.clear();
   offer.link.reset();
+}
+
+void HostChannelBus::unmap_all_locked(Offer& offer) {
+  for (auto& [handle, mapping] : std::exchange(offer.mappings, {})) {
+    const PartitionId partition = mapping->partition;
+    const Relid relid = mapping->relid;
+    mapping.reset();  // the chain first: TORNDOWN only once nothing maps the pages
+    server_->unmap_gpadl(partition, relid, GpadlHandle{handle});
+  }
 }
 
 void HostChannelBus::close_connection(Channel& channel) {
@@ -228,23 +248,37 @@ Result<PMDL> HostChannelBus::map_gpadl(Channel& server, uint32_t handle, bool re
   const std::lock_guard lock(mutex_);
   Offer* offer = find_locked(server);
   if (offer == nullptr || !offer->link) return Status{STATUS_INVALID_DEVICE_STATE};
-  Link& link = *offer->link;
-  if (link.mapped_gpadls.contains(handle)) return Status{STATUS_INVALID_PARAMETER};
+  const Link& link = *offer->link;
+  // Mapped now, or still mapped from an earlier guest of this channel.
+  if (offer->mappings.contains(handle)) return Status{STATUS_INVALID_PARAMETER};
   // The wire carries no read-only flag for a GPADL (GPADL_HEADER has none), so write access
-  // is never refused here.
-  auto ranges = server_->gpadl_ranges(link.partition, link.relid, GpadlHandle{handle});
+  // is never refused here. From here until unmap_gpadl the guest's teardown is held.
+  auto ranges = server_->map_gpadl(link.partition, link.relid, GpadlHandle{handle});
   if (!ranges.has_value()) return ranges.status();
   auto chain = MdlChain::from_ranges(link.memory, *ranges, read_only);
-  if (!chain.has_value()) return chain.status();
-  const PMDL first = chain->first();
-  link.mapped_gpadls.emplace(handle, std::move(chain.value()));
+  if (!chain.has_value()) {
+    server_->unmap_gpadl(link.partition, link.relid, GpadlHandle{handle});
+    return chain.status();
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->partition = link.partition;
+  mapping->relid = link.relid;
+  mapping->chain = std::move(chain.value());
+  const PMDL first = mapping->chain.first();
+  offer->mappings.emplace(handle, std::move(mapping));
   return first;
 }
 
 void HostChannelBus::unmap_gpadl(Channel& server, uint32_t handle) {
   const std::lock_guard lock(mutex_);
   Offer* offer = find_locked(server);
-  if (offer != nullptr && offer->link) offer->link->mapped_gpadls.erase(handle);
+  if (offer == nullptr) return;
+  const auto found = offer->mappings.find(handle);
+  if (found == offer->mappings.end()) return;
+  const PartitionId partition = found->second->partition;
+  const Relid relid = found->second->relid;
+  offer->mappings.erase(found);  // the chain first: TORNDOWN only once nothing maps the pages
+  server_->unmap_gpadl(partition, relid, GpadlHandle{handle});
 }
 
 }  // namespace vmb::bus

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // HostControlPlane, part two: the per-channel messages of one guest — GPADL_HEADER / GPADL_BODY
-// reassembly with every PFN checked against the guest's memory, GPADL_TEARDOWN, OPENCHANNEL with
-// its ring checks, CLOSECHANNEL and RELID_RELEASED. Messages that can cross a rescind in flight
-// (OPENCHANNEL, GPADL_HEADER for a rescinded relid) are refused with a failure status; anything
-// the guest cannot have meant is a violation that drops it. Connection-level handling is in
+// reassembly with every PFN checked against the guest's memory, GPADL_TEARDOWN (answered only
+// once the host's server no longer maps the GPADL), OPENCHANNEL with its ring checks,
+// CLOSECHANNEL and RELID_RELEASED. Messages that can cross a rescind in flight (OPENCHANNEL,
+// GPADL_HEADER for a rescinded relid) are refused with a failure status; anything the guest
+// cannot have meant is a violation that drops it. Connection-level handling is in
 // host_control_plane.cc.
 #include <cstring>
 #include <utility>
@@ -135,14 +136,47 @@ void HostControlPlane::on_gpadl_teardown(const wire::GpadlTeardown& teardown) {
               ", the ring of a channel still open");
     return;
   }
-  const Relid relid = gpadl.relid;
+  if (gpadl.teardown_requested) {
+    violation("GPADL_TEARDOWN of " + gpadl_text(teardown.gpadl) + " twice");
+    return;
+  }
+  if (gpadl.mapped) {
+    // The server still uses the pages: GPADL_TORNDOWN follows its unmap.
+    gpadl.teardown_requested = true;
+    return;
+  }
+  finish_teardown(found);
+}
+
+void HostControlPlane::finish_teardown(std::map<GpadlHandle, Gpadl>::iterator found) {
+  const GpadlHandle handle = found->first;
+  const Relid relid = found->second.relid;
   --established_gpadls_;
-  gpadl_words_ -= gpadl.ranges.words().size();
+  gpadl_words_ -= found->second.ranges.words().size();
   gpadls_.erase(found);
   effects_.gpadl_torn_down(relid, handle);
   wire::GpadlTorndown torndown{};
-  torndown.gpadl = teardown.gpadl;
+  torndown.gpadl = to_u32(handle);
   send(torndown);
+}
+
+Status HostControlPlane::map_gpadl(Relid relid, GpadlHandle handle) {
+  if (state_ == HostConnectionState::kDisconnected) return Status{STATUS_DEVICE_REMOVED};
+  const auto found = gpadls_.find(handle);
+  if (found == gpadls_.end() || found->second.assembler.has_value() ||
+      found->second.relid != relid || found->second.teardown_requested || found->second.mapped) {
+    return Status{STATUS_INVALID_PARAMETER};
+  }
+  found->second.mapped = true;
+  return Status{};
+}
+
+void HostControlPlane::unmap_gpadl(Relid relid, GpadlHandle handle) {
+  if (state_ == HostConnectionState::kDisconnected) return;
+  const auto found = gpadls_.find(handle);
+  if (found == gpadls_.end() || found->second.relid != relid || !found->second.mapped) return;
+  found->second.mapped = false;
+  if (found->second.teardown_requested) finish_teardown(found);
 }
 
 void HostControlPlane::on_open_channel(const wire::OpenChannel& open, AttachedFds& fds) {
@@ -165,7 +199,7 @@ void HostControlPlane::on_open_channel(const wire::OpenChannel& open, AttachedFd
   const GpadlHandle handle{open.ringbuffer_gpadlhandle};
   const auto found = gpadls_.find(handle);
   if (found == gpadls_.end() || found->second.assembler.has_value() ||
-      found->second.relid != relid || found->second.in_use) {
+      found->second.relid != relid || found->second.in_use || found->second.teardown_requested) {
     violation("OPENCHANNEL names " + gpadl_text(open.ringbuffer_gpadlhandle) +
               ", not an unused established GPADL of " + relid_text(open.child_relid));
     return;

@@ -168,6 +168,82 @@ TEST_F(HostChannelTest, TeardownAnswersTorndown) {
   EXPECT_EQ(host_.gpadl_count(), 0u);
 }
 
+// kmcl-api.md §4.7: DeleteGpadl blocks while the server has the GPADL mapped. The guest may
+// reuse the pages once it has GPADL_TORNDOWN, so that answer waits for the server's unmap.
+TEST_F(HostChannelTest, TeardownOfAMappedGpadlIsAnsweredAfterTheUnmap) {
+  send_gpadl(1, 5, page_run(0, 2));
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  effects_.clear();
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  EXPECT_EQ(effects_.effects.size(), 0u) << "no GPADL_TORNDOWN while the server maps it";
+  EXPECT_EQ(host_.gpadl_count(), 1u);
+  EXPECT_FALSE(disconnected());
+  // Being torn down: it cannot be mapped again, nor opened as a ring.
+  host_.unmap_gpadl(Relid{2}, GpadlHandle{5});  // another relid's: ignored
+  EXPECT_EQ(effects_.effects.size(), 0u);
+  host_.unmap_gpadl(Relid{1}, GpadlHandle{5});
+  ASSERT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 1u);
+  const auto torndown = effects_.last_sent<wire::GpadlTorndown>();
+  ASSERT_TRUE(torndown.has_value());
+  EXPECT_EQ(torndown->gpadl, 5u);
+  EXPECT_EQ(host_.gpadl_count(), 0u);
+  host_.unmap_gpadl(Relid{1}, GpadlHandle{5});  // a second unmap changes nothing
+  EXPECT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 1u);
+}
+
+TEST_F(HostChannelTest, AnUnmappedGpadlIsTornDownAtOnce) {
+  send_gpadl(1, 5, page_run(0, 2));
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  host_.unmap_gpadl(Relid{1}, GpadlHandle{5});
+  effects_.clear();
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  EXPECT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 1u);
+  EXPECT_TRUE(effects_.last_sent<wire::GpadlTorndown>().has_value());
+}
+
+TEST_F(HostChannelTest, MapRefusesWhatIsNotAnEstablishedIdleGpadlOfTheRelid) {
+  EXPECT_EQ(host_.map_gpadl(Relid{1}, GpadlHandle{5}), Status{STATUS_INVALID_PARAMETER});
+  send_gpadl(1, 5, page_run(0, 2));
+  EXPECT_EQ(host_.map_gpadl(Relid{2}, GpadlHandle{5}), Status{STATUS_INVALID_PARAMETER});
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  EXPECT_EQ(host_.map_gpadl(Relid{1}, GpadlHandle{5}), Status{STATUS_INVALID_PARAMETER});
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  host_.unmap_gpadl(Relid{1}, GpadlHandle{6});  // not this one
+  EXPECT_EQ(host_.map_gpadl(Relid{1}, GpadlHandle{5}), Status{STATUS_INVALID_PARAMETER});
+  EXPECT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 0u);
+}
+
+TEST_F(HostChannelTest, DropsASecondTeardownWhileTheFirstWaitsForTheUnmap) {
+  send_gpadl(1, 5, page_run(0, 2));
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  EXPECT_TRUE(disconnected());
+  EXPECT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 1u);  // released with the guest
+}
+
+TEST_F(HostChannelTest, DropsOpenOnAGpadlBeingTornDown) {
+  send_gpadl(1, 5, page_run(16, 8));
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  send_open(1, 5, 4);
+  EXPECT_TRUE(disconnected());
+}
+
+TEST_F(HostChannelTest, ConnectionLostReleasesAGpadlWaitingForItsUnmap) {
+  send_gpadl(1, 5, page_run(0, 2));
+  ASSERT_TRUE(host_.map_gpadl(Relid{1}, GpadlHandle{5}).ok());
+  deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
+  host_.connection_lost();
+  EXPECT_EQ(effects_.count(HostEffectKind::kGpadlTornDown), 1u);
+  EXPECT_EQ(host_.gpadl_count(), 0u);
+  EXPECT_EQ(host_.map_gpadl(Relid{1}, GpadlHandle{5}), Status{STATUS_DEVICE_REMOVED});
+  host_.unmap_gpadl(Relid{1}, GpadlHandle{5});  // the server lets go later: nothing to send
+  for (const auto& message : effects_.sent()) {
+    EXPECT_FALSE(std::holds_alternative<wire::GpadlTorndown>(message));
+  }
+}
+
 TEST_F(HostChannelTest, DropsTeardownOfAnUnknownGpadl) {
   deliver(wire::GpadlTeardown{.header = {}, .child_relid = 1, .gpadl = 5});
   EXPECT_TRUE(disconnected());

@@ -109,15 +109,10 @@ TEST_F(ProcessKill, GuestKilledWhileTheServerHasItsGpadlMapped) {
   gpadl_mapped_when_the_guest_dies(false);
 }
 
-// BUG (bus, src/bus/host_channel_bus.cc, HostChannelBus::detach_locked): when the guest's
-// channel closes (here: the guest process dies), detach_locked clears link->mapped_gpadls and
-// so frees the MDL chains that map_gpadl handed to the server's driver, which has not called
-// unmap_gpadl (ChannelBus::map_gpadl: "owned by the bus until unmap_gpadl"). It happens on the
-// bus thread, before the channel even delivers closed(): a VSP still using a mapping reads
-// freed memory (ASan: heap-use-after-free in MmGetSystemAddressForMdlSafe). A guest can do
-// this to its host just by exiting. Disabled until the chains live until unmap_gpadl (or
-// until the server's close completes and it is documented so).
-TEST_F(ProcessKill, DISABLED_GpadlMappingStaysValidUntilUnmapAfterTheGuestDies) {
+// Once a bug (docs/reliability.md §5): the guest's death freed the MDL chains map_gpadl had
+// handed to the server (heap-use-after-free under ASan). The mapping is the server's until
+// unmap_gpadl (ChannelBus::map_gpadl), even after its closed().
+TEST_F(ProcessKill, GpadlMappingStaysValidUntilUnmapAfterTheGuestDies) {
   gpadl_mapped_when_the_guest_dies(true);
 }
 

@@ -106,6 +106,12 @@ class BusServer {
   // every PFN inside that guest's memory. STATUS_INVALID_PARAMETER if there is no such GPADL.
   [[nodiscard]] Result<GpaRanges> gpadl_ranges(PartitionId partition, Relid relid,
                                                GpadlHandle handle) const;
+  // gpadl_ranges, and the GPADL counts as mapped by the host until unmap_gpadl: a teardown
+  // the guest asks for meanwhile is answered (GPADL_TORNDOWN) only after the unmap.
+  // STATUS_INVALID_PARAMETER also when it is mapped already or being torn down.
+  [[nodiscard]] Result<GpaRanges> map_gpadl(PartitionId partition, Relid relid, GpadlHandle handle);
+  // Ends a map_gpadl; ignored when the guest, the relid or the GPADL is gone.
+  void unmap_gpadl(PartitionId partition, Relid relid, GpadlHandle handle);
 
   [[nodiscard]] size_t guest_count() const;
   // The partitions connected now.

@@ -12,6 +12,7 @@
 // (guest_channel_bus.h).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,11 +59,19 @@ class HostChannelBus final : public ChannelBus, private BusServerHandler {
  private:
   struct Link;
   class Connection;
+  // A GPADL the server mapped (map_gpadl .. unmap_gpadl). It outlives the link it came from:
+  // the server's mapping stays valid after the guest closed or died, until the server unmaps
+  // it (the chain keeps the guest's memory mapped); only then does the guest get its
+  // GPADL_TORNDOWN.
+  struct Mapping;
   struct Offer {
     Channel* server = nullptr;
     wire::OfferChannel message{};
     Relid relid{};
     std::shared_ptr<Link> link;  // while a guest has it opening or open
+    // By handle, across links: a handle still mapped from an earlier guest cannot be mapped
+    // again until the server unmapped it, so unmap_gpadl is never ambiguous.
+    std::map<uint32_t, std::shared_ptr<Mapping>> mappings;
   };
 
   explicit HostChannelBus(const Options& options);
@@ -71,8 +80,11 @@ class HostChannelBus final : public ChannelBus, private BusServerHandler {
   void channel_closed(PartitionId partition, Relid relid) override;
 
   Offer* find_locked(Channel& server);
-  // Ends the link of `offer` on this side: no more signals in either direction.
+  // Ends the link of `offer` on this side: no more signals in either direction. The server's
+  // GPADL mappings stay until it unmaps them.
   void detach_locked(Offer& offer);
+  // Ends every mapping of `offer` (the server channel is going away).
+  void unmap_all_locked(Offer& offer);
 
   WorkerPool dispatch_pool_;
   WorkerPool passive_pool_;

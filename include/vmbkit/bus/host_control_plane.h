@@ -124,6 +124,16 @@ class HostControlPlane {
   // meantime: the caller discards what it built).
   Status complete_open(Relid relid, Status result);
 
+  // The host's server maps (VmbChannelMapGpadl) an established GPADL of `relid`, or lets go of
+  // it. While it is mapped, the guest's GPADL_TEARDOWN is held: GPADL_TORNDOWN (and
+  // gpadl_torn_down) follow the unmap, so the guest reuses the pages only after the server let
+  // go (kmcl-api.md §4.7: DeleteGpadl blocks while the server has the GPADL mapped).
+  // map_gpadl: STATUS_INVALID_PARAMETER for a GPADL that is not established, of another relid,
+  // being torn down or mapped already; STATUS_DEVICE_REMOVED once disconnected. unmap_gpadl
+  // ignores a GPADL that is not mapped (gone with its relid, an unload or the connection).
+  Status map_gpadl(Relid relid, GpadlHandle handle);
+  void unmap_gpadl(Relid relid, GpadlHandle handle);
+
   // The connection to the guest is gone: every channel closes, every GPADL and relid is
   // released. Idempotent.
   void connection_lost();
@@ -151,6 +161,8 @@ class HostControlPlane {
     std::optional<wire::GpadlReassembler> assembler;  // while being reassembled
     GpaRanges ranges;                                 // once complete
     bool in_use = false;                              // the ring of an opening or open channel
+    bool mapped = false;              // by the host's server (map_gpadl .. unmap_gpadl)
+    bool teardown_requested = false;  // GPADL_TEARDOWN held until the unmap
   };
 
   // Connection-level messages (host_control_plane.cc).
@@ -166,6 +178,8 @@ class HostControlPlane {
   void on_gpadl_body(const wire::UndecodedGpadlMessage& message);
   void finish_gpadl(GpadlHandle handle, Gpadl& gpadl);
   void on_gpadl_teardown(const wire::GpadlTeardown& teardown);
+  // Forgets an established GPADL, reports it torn down and sends GPADL_TORNDOWN.
+  void finish_teardown(std::map<GpadlHandle, Gpadl>::iterator found);
   void on_open_channel(const wire::OpenChannel& open, AttachedFds& fds);
   void on_close_channel(const wire::CloseChannel& close);
   void on_relid_released(const wire::RelidReleased& released);
