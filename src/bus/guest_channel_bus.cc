@@ -152,6 +152,7 @@ void GuestChannelBus::rescind(Channel& /*server*/) {}
 
 Status GuestChannelBus::connect(Channel& client) {
   const std::lock_guard lock(mutex_);
+  if (lost_) return Status{STATUS_DEVICE_REMOVED};  // no offer will ever come
   if (find_locked(client) != nullptr) return Status{STATUS_INVALID_DEVICE_STATE};
   endpoints_.push_back(Endpoint{&client, next_generation_++, nullptr, false});
   try_open_locked(endpoints_.back());
@@ -159,7 +160,7 @@ Status GuestChannelBus::connect(Channel& client) {
 }
 
 void GuestChannelBus::try_open_locked(Endpoint& endpoint) {
-  if (endpoint.opening || endpoint.link) return;
+  if (lost_ || endpoint.opening || endpoint.link) return;
   const ChannelConfig config = endpoint.client->config();
   for (const wire::OfferChannel& offer : client_->offers()) {
     if (!config.interface_type.has_value() || offer.if_type != *config.interface_type ||
@@ -212,6 +213,13 @@ void GuestChannelBus::open(Channel* client, uint64_t generation, wire::OfferChan
     return;
   }
   endpoint->opening = false;
+  if (connection && lost_) {
+    // Opened just as the connection went (the channel has been told the bus is lost): undo.
+    client->deliver_open_result(Status{STATUS_DEVICE_REMOVED}, nullptr);
+    lock.unlock();
+    finish_close(link);
+    return;
+  }
   if (!connection) {
     client->deliver_open_result(resources.status(), nullptr);
     return;
@@ -282,8 +290,17 @@ void GuestChannelBus::offer_rescinded(Relid relid) {
 
 void GuestChannelBus::connection_lost() {
   const std::lock_guard lock(mutex_);
+  lost_ = true;
   for (Endpoint& endpoint : endpoints_) {
-    if (endpoint.link) endpoint.client->deliver_peer_closed();
+    if (endpoint.opening) {
+      // The open in flight fails (pnp_failure) now; its job, under a stale generation, only
+      // undoes what it did.
+      endpoint.opening = false;
+      endpoint.generation = next_generation_++;
+      endpoint.client->deliver_open_result(Status{STATUS_DEVICE_REMOVED}, nullptr);
+    }
+    // Open channels close; waiting or opening ones are Disabled.
+    endpoint.client->deliver_bus_lost();
   }
 }
 

@@ -126,6 +126,11 @@ void Channel::deliver_peer_closed() {
   post(Event{EventKind::kPeerClosed, nullptr, nullptr, Status{}}, false);
 }
 
+void Channel::deliver_bus_lost() {
+  // A peer close whose status says the bus is gone (see the kPeerClosed case of handle()).
+  post(Event{EventKind::kPeerClosed, nullptr, nullptr, Status{STATUS_DEVICE_REMOVED}}, false);
+}
+
 void Channel::deliver_signal() { dispatch_task_->schedule(); }
 
 void Channel::handle(Event& event) {
@@ -158,9 +163,19 @@ void Channel::handle(Event& event) {
     case EventKind::kPeerClosed:
       // A server goes back to waiting for a guest; a client is Disabled (KMCL: it must Enable
       // again to reopen).
-      if (state != Connection::kOpen) break;
-      run_close_sequence();
-      if (!is_server()) bus_->disconnect(*this);
+      if (state == Connection::kOpen) {
+        run_close_sequence();
+        if (!is_server()) bus_->disconnect(*this);
+      } else if (!event.status.ok() && !is_server() && state == Connection::kEnabled) {
+        // deliver_bus_lost: a client still waiting or opening will never open on this bus.
+        bus_->disconnect(*this);
+        {
+          const std::lock_guard lock(mutex_);
+          connection_ = Connection::kDisabled;
+          retire_all_sends(Status{STATUS_DEVICE_REMOVED});
+        }
+        dispatch_task_->schedule();  // runs the retired packets' completion routines
+      }
       break;
     case EventKind::kFailed:
       if (state == Connection::kOpen) run_close_sequence();

@@ -75,15 +75,12 @@ void HostKill::host_killed_while_a_guest_opens(bool then_request) {
 
 TEST_F(HostKill, HostKilledWhileAGuestOpens) { host_killed_while_a_guest_opens(false); }
 
-// BUG (channel core with the bus; Channel::handle_open_result in
-// src/channel/channel_lifecycle.cc, GuestChannelBus::connection_lost in
-// src/bus/guest_channel_bus.cc): after the host died during the open, the client channel
-// reports pnp_failure(STATUS_DEVICE_REMOVED) but stays Enabled, waiting for an offer from a bus
-// that is gone; connection_lost() only tells channels that are open. A request made now queues
-// for an open that never comes and ends at its deadline with STATUS_CANCELLED — with no
-// timeout, never. decisions.md §4: the peer gone before the completion is
-// STATUS_DEVICE_REMOVED. Disabled until a client on a lost bus refuses or retires its sends.
-TEST_F(HostKill, DISABLED_RequestAfterTheHostDiedDuringTheOpenEndsWithDeviceRemoved) {
+// Once a bug (docs/reliability.md §5): after the host died during the open the client reported
+// pnp_failure but stayed Enabled on the dead bus, and a request waited for its deadline (for
+// ever without one). The lost bus now Disables every client on it, opening ones included
+// (Channel::deliver_bus_lost): the request ends at once with STATUS_DEVICE_REMOVED
+// (decisions.md §4).
+TEST_F(HostKill, RequestAfterTheHostDiedDuringTheOpenEndsWithDeviceRemoved) {
   host_killed_while_a_guest_opens(true);
 }
 

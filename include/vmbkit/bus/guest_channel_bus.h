@@ -4,9 +4,11 @@
 // GPADLs of its client channels live there) and its own channels. A client channel enabled on
 // it opens the first offer that matches its target, now or when one arrives; opening
 // (GPADL + OPENCHANNEL, which wait for the host) runs on the passive pool, never in Enable.
-// Rescinds and the loss of the host reach the channel as "peer closed" (outstanding
-// transactions end with STATUS_DEVICE_REMOVED); closing tears the ring GPADL down and releases
-// a rescinded relid. Not here: server endpoints (offer() is STATUS_NOT_SUPPORTED), the host
+// Rescinds reach the channel as "peer closed" (outstanding transactions end with
+// STATUS_DEVICE_REMOVED); the loss of the host as "bus lost", which also Disables a client
+// still waiting for an offer or opening (its sends end with STATUS_DEVICE_REMOVED), and later
+// Enables fail with STATUS_DEVICE_REMOVED. Closing tears the ring GPADL down and releases a
+// rescinded relid. Not here: server endpoints (offer() is STATUS_NOT_SUPPORTED), the host
 // side (host_channel_bus.h).
 #pragma once
 
@@ -97,6 +99,7 @@ class GuestChannelBus final : public ChannelBus, private BusClientHandler {
   std::mutex mutex_;  // endpoints_; held while calling Channel::deliver_*
   std::vector<Endpoint> endpoints_;
   uint64_t next_generation_ = 1;
+  bool lost_ = false;  // the connection to the host is gone: nothing opens any more
 };
 
 }  // namespace vmb::bus

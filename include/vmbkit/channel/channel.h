@@ -174,6 +174,11 @@ class Channel {
   void deliver_open_result(Status status, std::unique_ptr<ChannelConnection> connection);
   // Either: the peer closed its side, rescinded, or went away.
   void deliver_peer_closed();
+  // Client: the bus itself is gone for good (the host process died or dropped this guest). An
+  // open channel closes as on deliver_peer_closed; one still waiting for an offer or opening
+  // is Disabled too (queued sends end with STATUS_DEVICE_REMOVED, new ones are refused), since
+  // no offer will come.
+  void deliver_bus_lost();
   // Either: the peer signalled (data arrived or ring space freed).
   void deliver_signal();
 
