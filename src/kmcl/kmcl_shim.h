@@ -12,15 +12,19 @@
 #include <new>
 
 #include "vmbkit/channel/channel.h"
+#include "vmbkit/channel/channel_bus.h"
 #include "vmbkit/channel/log_sink.h"
-#include "vmbkit/channel/loopback_bus.h"
 #include "vmbkit/kmcl.h"
+#include "vmbkit/memory/guest_memory.h"
 
 // A bus handle. Defined here, once, for every kind of bus the C API creates.
 struct _DEVICE_OBJECT {
   static constexpr uint64_t kMagic = 0x5355424b4d424d56;  // "VMBMKBUS"
   uint64_t magic = kMagic;
-  std::unique_ptr<vmb::LoopbackBus> bus;
+  std::unique_ptr<vmb::ChannelBus> bus;
+  // The guest memory client endpoints of this bus describe (VmbKitAllocateGuestBuffer): the
+  // loopback bus's own, a guest bus's partition memory; null on a host bus, which has none.
+  vmb::GuestMemory* guest_memory = nullptr;
   // The creator's reference plus one per channel: the bus lives until the last one is gone.
   std::atomic<uint32_t> references{1};
   std::atomic<bool> closed{false};

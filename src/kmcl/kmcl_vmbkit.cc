@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kmcl/kmcl_shim.h"
+#include "vmbkit/channel/loopback_bus.h"
 #include "vmbkit/mdl.h"
 
 using namespace vmb::kmcl;
@@ -38,6 +39,7 @@ NTSTATUS VmbKitLoopbackBusCreate(PDEVICE_OBJECT* Bus) noexcept {
     vmb::Result<std::unique_ptr<vmb::LoopbackBus>> bus = vmb::LoopbackBus::create();
     if (!bus) return bus.status().code();
     auto device = std::make_unique<DEVICE_OBJECT>();
+    device->guest_memory = &(*bus)->memory();
     device->bus = std::move(*bus);
     *Bus = device.release();
     return STATUS_SUCCESS;
@@ -59,7 +61,10 @@ NTSTATUS VmbKitAllocateGuestBuffer(PDEVICE_OBJECT Bus, UINT32 ByteCount, PVOID* 
     if (ByteCount == 0 || ByteCount > VMBKIT_MAXIMUM_MDL_LENGTH) return STATUS_INVALID_PARAMETER_2;
     if (Buffer == nullptr) return STATUS_INVALID_PARAMETER_3;
     if (Mdl == nullptr) return STATUS_INVALID_PARAMETER_4;
-    vmb::GuestMemory& memory = device->bus->memory();
+    // A host bus has no guest memory of its own: its servers reach the guests' memory only
+    // through what the guests describe.
+    if (device->guest_memory == nullptr) return STATUS_INVALID_DEVICE_REQUEST;
+    vmb::GuestMemory& memory = *device->guest_memory;
     // Whole pages: the buffer starts page-aligned, as kmcl.h promises.
     const uint64_t pages = (uint64_t{ByteCount} + VMBKIT_PAGE_SIZE - 1) / VMBKIT_PAGE_SIZE;
     vmb::Result<vmb::GuestBuffer> buffer = memory.allocate_pages(pages);
@@ -81,7 +86,8 @@ VOID VmbKitFreeGuestBuffer(PDEVICE_OBJECT Bus, PVOID Buffer, PMDL Mdl) noexcept 
     auto* device = Bus != nullptr && Bus->magic == DEVICE_OBJECT::kMagic ? Bus : nullptr;
     if (device == nullptr) return;
     if (Mdl != nullptr) IoFreeMdl(Mdl);
-    if (Buffer != nullptr && !device->bus->memory().free(Buffer).ok()) {
+    if (Buffer != nullptr &&
+        (device->guest_memory == nullptr || !device->guest_memory->free(Buffer).ok())) {
       vmb::log_message(vmb::LogLevel::kWarning, "VmbKitFreeGuestBuffer: unknown buffer ignored");
     }
   });

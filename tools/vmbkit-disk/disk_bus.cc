@@ -21,18 +21,18 @@ BusHandle create_loopback_bus(std::string* error) {
   return checked(status, bus, "VmbKitLoopbackBusCreate", error);
 }
 
-// TODO(#6): VmbKitBusListen / VmbKitBusConnect are not in vmbkit/kmcl.h yet; until they are,
-// the cross-process bus reports itself unavailable and `demo` runs on the loopback bus.
-bool cross_process_bus_available() { return false; }
+bool cross_process_bus_available() { return true; }
 
 BusHandle listen_on_bus(const std::string& socket_path, std::string* error) {
-  *error = "listening on " + socket_path + ": this build has no cross-process bus yet";
-  return nullptr;
+  PDEVICE_OBJECT bus = nullptr;
+  const NTSTATUS status = VmbKitBusListen(socket_path.c_str(), &bus);
+  return checked(status, bus, "VmbKitBusListen", error);
 }
 
 BusHandle connect_to_bus(const std::string& socket_path, std::string* error) {
-  *error = "connecting to " + socket_path + ": this build has no cross-process bus yet";
-  return nullptr;
+  PDEVICE_OBJECT bus = nullptr;
+  const NTSTATUS status = VmbKitBusConnect(socket_path.c_str(), &bus);
+  return checked(status, bus, "VmbKitBusConnect", error);
 }
 
 }  // namespace vmb::disk

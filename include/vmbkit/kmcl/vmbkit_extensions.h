@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* vmbkit's own C functions next to KMCL (prefix VmbKit): creating and closing a bus, allocating
- * guest memory that external data and GPADLs can describe, the reason a channel failed, and the
- * library's log callback. KMCL has no counterpart for these; on Windows the bus and guest memory
- * come from the system. C11 and C++. */
+/* vmbkit's own C functions next to KMCL (prefix VmbKit): creating (in one process or between
+ * processes) and closing a bus, allocating guest memory that external data and GPADLs can
+ * describe, the reason a channel failed, and the library's log callback. KMCL has no counterpart
+ * for these; on Windows the bus and guest memory come from the system. C11 and C++. */
 #ifndef VMBKIT_KMCL_VMBKIT_EXTENSIONS_H_
 #define VMBKIT_KMCL_VMBKIT_EXTENSIONS_H_
 
@@ -16,6 +16,29 @@ extern "C" {
  * device object is the ParentDeviceObject of VmbChannelAllocate and owns the guest memory of its
  * client endpoints. STATUS_INVALID_PARAMETER NULL Bus, STATUS_INSUFFICIENT_RESOURCES. */
 VMBKIT_API NTSTATUS VmbKitLoopbackBusCreate(PDEVICE_OBJECT* Bus) VMBKIT_NOEXCEPT;
+
+/* Hosts a bus between processes at SocketPath (a Unix socket, created with mode 0600; its
+ * directory is created 0700 if missing and must otherwise be private to the caller). Guest
+ * processes join it with VmbKitBusConnect; each is one partition with its own guest memory.
+ * Server channels allocated on this bus are offered to every guest, now or when it connects;
+ * the first guest whose client channel targets an offer opens it. Client channels and guest
+ * buffers are refused on a host bus (it has no guest memory). Only processes of the caller's
+ * user may connect. STATUS_INVALID_PARAMETER_1 NULL or empty SocketPath,
+ * STATUS_INVALID_PARAMETER_2 NULL Bus, STATUS_INVALID_PARAMETER path without a directory part or
+ * too long, STATUS_ACCESS_DENIED directory not private, STATUS_OBJECT_NAME_COLLISION a server
+ * already listens there, STATUS_INSUFFICIENT_RESOURCES. */
+VMBKIT_API NTSTATUS VmbKitBusListen(const char* SocketPath, PDEVICE_OBJECT* Bus) VMBKIT_NOEXCEPT;
+
+/* Joins the bus hosted at SocketPath as a guest partition, bringing a fresh guest memory (for
+ * VmbKitAllocateGuestBuffer, external data and GPADLs), and waits until the host's offers are
+ * known. Client channels allocated on it open matching offers of the host; server channels are
+ * refused. If the host goes away, every channel on the bus is closed as by the peer
+ * (outstanding requests end with STATUS_DEVICE_REMOVED). STATUS_INVALID_PARAMETER_1,
+ * STATUS_INVALID_PARAMETER_2 as above, STATUS_CONNECTION_REFUSED nobody listens or the host
+ * refused the caller, STATUS_ACCESS_DENIED, STATUS_REVISION_MISMATCH no common protocol
+ * version, STATUS_TIMEOUT, STATUS_DEVICE_REMOVED the host left meanwhile,
+ * STATUS_INSUFFICIENT_RESOURCES. */
+VMBKIT_API NTSTATUS VmbKitBusConnect(const char* SocketPath, PDEVICE_OBJECT* Bus) VMBKIT_NOEXCEPT;
 
 /* Closes a bus. Channels still allocated on it keep it alive until their VmbChannelCleanup; the
  * caller must not use the Bus pointer afterwards. NULL is ignored. */
