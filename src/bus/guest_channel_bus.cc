@@ -165,7 +165,8 @@ void GuestChannelBus::try_open_locked(Endpoint& endpoint) {
   for (const wire::OfferChannel& offer : client_->offers()) {
     if (!config.interface_type.has_value() || offer.if_type != *config.interface_type ||
         (config.interface_instance.has_value() &&
-         offer.if_instance != *config.interface_instance)) {
+         offer.if_instance != *config.interface_instance) ||
+        offer.sub_channel_index != config.sub_channel_index) {
       continue;
     }
     const bool taken = std::any_of(endpoints_.begin(), endpoints_.end(), [&](const Endpoint& e) {

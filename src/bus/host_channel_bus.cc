@@ -111,6 +111,7 @@ Status HostChannelBus::offer(Channel& server) {
   wire::OfferChannel message{};
   message.if_type = config.interface_type.value_or(Guid{});
   message.if_instance = config.interface_instance.value_or(Guid{});
+  message.sub_channel_index = config.sub_channel_index;
   message.chn_flags = wire::kOfferFlagServerSupportsGpadls;
   message.mmio_megabytes = config.mmio_megabytes;
   message.mmio_megabytes_optional = config.mmio_megabytes_optional;
@@ -121,10 +122,12 @@ Status HostChannelBus::offer(Channel& server) {
   const std::lock_guard lock(mutex_);
   for (const Offer& existing : offers_) {
     if (existing.message.if_type == message.if_type &&
-        existing.message.if_instance == message.if_instance) {
+        existing.message.if_instance == message.if_instance &&
+        existing.message.sub_channel_index == message.sub_channel_index) {
       return Status{STATUS_OBJECT_NAME_COLLISION};
     }
   }
+  // A sub-channel without its primary: STATUS_INVALID_PARAMETER.
   auto relid = server_->add_offer(message);
   if (!relid.has_value()) return relid.status();
   offers_.push_back(Offer{&server, message, *relid, nullptr, {}});

@@ -158,6 +158,12 @@ Status Channel::set_target_vtl(uint8_t vtl) {
   return {};
 }
 
+Status Channel::set_sub_channel_index(uint16_t index) {
+  VMBKIT_REQUIRE_DISABLED();
+  config_.sub_channel_index = index;
+  return {};
+}
+
 #undef VMBKIT_REQUIRE_DISABLED
 
 ChannelConfig Channel::config() const {

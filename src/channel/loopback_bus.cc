@@ -107,7 +107,8 @@ size_t LoopbackBus::link_count() const {
 bool LoopbackBus::matches(const Offer& offer, Channel& client) {
   const ChannelConfig config = client.config();
   return config.interface_type == offer.type &&
-         (!config.interface_instance.has_value() || *config.interface_instance == offer.instance);
+         (!config.interface_instance.has_value() || *config.interface_instance == offer.instance) &&
+         config.sub_channel_index == offer.sub_channel_index;
 }
 
 Status LoopbackBus::offer(Channel& server) {
@@ -116,11 +117,12 @@ Status LoopbackBus::offer(Channel& server) {
   const Guid instance = config.interface_instance.value_or(Guid{});
   const std::lock_guard lock(mutex_);
   for (const Offer& existing : offers_) {
-    if (existing.type == type && existing.instance == instance) {
+    if (existing.type == type && existing.instance == instance &&
+        existing.sub_channel_index == config.sub_channel_index) {
       return Status{STATUS_OBJECT_NAME_COLLISION};
     }
   }
-  offers_.push_back(Offer{&server, type, instance, false});
+  offers_.push_back(Offer{&server, type, instance, config.sub_channel_index, false});
   for (auto client = waiting_clients_.begin(); client != waiting_clients_.end(); ++client) {
     if (!matches(offers_.back(), **client)) continue;
     Channel* opening = *client;

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 // GuestChannelBus: the ChannelBus (vmbkit/channel/channel_bus.h) of a guest process — what
-// VmbKitBusConnect creates. It is one partition: its own guest memory (external data and
-// GPADLs of its client channels live there) and its own channels. A client channel enabled on
-// it opens the first offer that matches its target, now or when one arrives; opening
-// (GPADL + OPENCHANNEL, which wait for the host) runs on the passive pool, never in Enable.
-// Rescinds reach the channel as "peer closed" (outstanding transactions end with
-// STATUS_DEVICE_REMOVED); the loss of the host as "bus lost", which also Disables a client
-// still waiting for an offer or opening (its sends end with STATUS_DEVICE_REMOVED), and later
-// Enables fail with STATUS_DEVICE_REMOVED. Closing tears the ring GPADL down and releases a
-// rescinded relid. Not here: server endpoints (offer() is STATUS_NOT_SUPPORTED), the host
-// side (host_channel_bus.h).
+// VmbKitBusConnect creates. It is one partition: its own guest memory (external data and GPADLs of
+// its client channels live there) and its own channels. A client channel enabled on it opens the
+// first offer that matches its target (type, instance if given, sub-channel index), now or when one
+// arrives; opening (GPADL + OPENCHANNEL, which wait for the host) runs on the passive pool, never
+// in Enable. Rescinds reach the channel as "peer closed" (outstanding transactions end with
+// STATUS_DEVICE_REMOVED); the loss of the host as "bus lost", which also Disables a client still
+// waiting for an offer or opening (its sends end with STATUS_DEVICE_REMOVED), and later Enables
+// fail with STATUS_DEVICE_REMOVED. Closing tears the ring GPADL down and releases a rescinded
+// relid. Not here: server endpoints (offer() is STATUS_NOT_SUPPORTED), the host side
+// (host_channel_bus.h).
 #pragma once
 
 #include <chrono>

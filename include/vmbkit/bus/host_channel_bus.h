@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 // HostChannelBus: the ChannelBus (vmbkit/channel/channel_bus.h) of a host process — what
-// VmbKitBusListen creates. Server channels enabled on it are offered through a BusServer to
-// every guest process that connects; the first guest to open an offer gets the channel (one
-// server endpoint serves one guest at a time, as on the loopback bus), the others are refused
-// until it closes. The channel's rings are mapped from that guest's memory, its signals are
-// eventfds watched by a SignalPump. A guest that closes, breaks the protocol or dies closes the
-// channel (peer closed: outstanding transactions end with STATUS_DEVICE_REMOVED) and the offer
-// is open to the next guest. A server that closes while the guest still has the channel open
-// (a failure) rescinds the offer and offers it again under a new relid. Not here: client
-// endpoints (a host process has none; connect() is STATUS_NOT_SUPPORTED), the guest side
-// (guest_channel_bus.h).
+// VmbKitBusListen creates. Server channels enabled on it are offered through a BusServer to every
+// guest process that connects; the first guest to open an offer gets the channel (one server
+// endpoint serves one guest at a time, as on the loopback bus), the others are refused until it
+// closes. The channel's rings are mapped from that guest's memory, its signals are eventfds watched
+// by a SignalPump. A guest that closes, breaks the protocol or dies closes the channel (peer
+// closed: outstanding transactions end with STATUS_DEVICE_REMOVED) and the offer is open to the
+// next guest. A server channel with a sub-channel index (set_sub_channel_index) is offered as that
+// sub-channel of its type and instance; its primary (index 0) must be enabled first and disabled
+// last. A server that closes while the guest still has the channel open (a failure) rescinds the
+// offer and offers it again under a new relid. Not here: client endpoints (a host process has none;
+// connect() is STATUS_NOT_SUPPORTED), the guest side (guest_channel_bus.h).
 #pragma once
 
 #include <map>

@@ -93,6 +93,10 @@ class Channel {
   Status set_server_flags(uint32_t flags);                                        // server
   Status set_mmio(uint16_t megabytes, uint16_t optional_megabytes);               // server
   Status set_target_vtl(uint8_t vtl);                                             // server
+  // Either role: which channel of the device (its type and instance) this one is — a server
+  // offers that sub-channel index, a client opens only the offer with it. Default 0, the
+  // primary. A server's sub-channel (index > 0) is offered only while its primary is.
+  Status set_sub_channel_index(uint16_t index);
   [[nodiscard]] ChannelConfig config() const;
 
   // ---- Lifecycle (kmcl-api.md §4.1) ----

@@ -38,6 +38,9 @@ struct ChannelConfig {
   // Server: the offer. Client: the target (instance: std::nullopt = any).
   std::optional<Guid> interface_type;
   std::optional<Guid> interface_instance;
+  // Server: the offer's sub_channel_index (0 = the device's primary channel; wire-format.md
+  // §5.5 step 7). Client: the index of the offer it opens (only that one).
+  uint16_t sub_channel_index = 0;
   // Server offer details, recorded.
   uint32_t server_flags = 0;
   uint16_t mmio_megabytes = 0;

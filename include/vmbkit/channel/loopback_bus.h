@@ -63,6 +63,7 @@ class LoopbackBus final : public ChannelBus {
     Channel* server;
     Guid type;
     Guid instance;
+    uint16_t sub_channel_index;
     bool in_use;
   };
 
