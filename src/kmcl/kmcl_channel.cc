@@ -44,6 +44,10 @@ NTSTATUS VmbChannelEnable(VMBCHANNEL Channel) noexcept {
   return guarded([&]() -> NTSTATUS {
     vmb::Channel* channel = channel_from(Channel);
     if (channel == nullptr) return STATUS_INVALID_PARAMETER_1;
+    // Pipe framing is fixed for this Enable (Init setters are refused once enabled).
+    if (channel->is_disabled()) {
+      driver_of(*channel).pipe.store(configured_as_pipe(*channel), std::memory_order_release);
+    }
     return channel->enable().code();
   });
 }

@@ -45,6 +45,12 @@ NTSTATUS init_status(Status status) {
 
 void KmclDriver::process_packet(Channel& channel, IncomingPacket& packet,
                                 std::span<std::byte> payload, bool external_data) {
+  if (pipe.load(std::memory_order_acquire)) {
+    const std::optional<std::span<std::byte>> data =
+        receive_pipe(channel, packet, payload, external_data);
+    if (!data) return;  // the channel failed; the packet is released
+    payload = *data;
+  }
   if (process_packet_callback == nullptr) {
     channel.complete(packet, {});
     return;

@@ -22,6 +22,9 @@ NTSTATUS send(VMBPACKET handle, PVOID buffer, UINT32 length, const ExternalData&
   PacketObject* packet = packet_from(handle);
   if (packet == nullptr) return STATUS_INVALID_PARAMETER;
   if (buffer == nullptr && length != 0) return STATUS_INVALID_PARAMETER;
+  if (driver_of(packet->channel()).pipe.load(std::memory_order_acquire)) {
+    return send_pipe(*packet, inband_of(buffer, length), external, flags);
+  }
   return packet->channel().send(*packet, inband_of(buffer, length), external, flags).code();
 }
 
@@ -130,6 +133,8 @@ NTSTATUS VmbChannelSendSynchronousRequest(VMBCHANNEL Channel, PVOID Buffer, UINT
     if (CompletionBuffer != nullptr && CompletionBufferSize == nullptr) {
       return STATUS_INVALID_PARAMETER;
     }
+    // A pipe has no transactions: nothing could answer the request.
+    if (driver_of(*channel).pipe.load(std::memory_order_acquire)) return STATUS_INVALID_PARAMETER;
     // Without a buffer the completion data is discarded (and the size reported as 0).
     std::optional<std::span<std::byte>> completion;
     if (CompletionBuffer != nullptr) {

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
+#include <span>
 
 #include "vmbkit/channel/channel.h"
 #include "vmbkit/channel/channel_bus.h"
@@ -64,6 +66,9 @@ class KmclDriver final : public ChannelDriver {
   PFN_VMB_CHANNEL_PNP_FAILURE pnp_failure_callback = nullptr;
   PFN_VMB_CHANNEL_SAVE_PACKET save_packet_callback = nullptr;
   PFN_VMB_CHANNEL_RESTORE_PACKET restore_packet_callback = nullptr;
+  // Pipe mode (kmcl-api.md §7.11; kmcl_pipe.cc): set by VmbChannelEnable from the channel's
+  // configuration, read by every send and delivery after it.
+  std::atomic<bool> pipe{false};
 
   void process_packet(Channel& channel, IncomingPacket& packet, std::span<std::byte> payload,
                       bool external_data) override;
@@ -79,6 +84,21 @@ class KmclDriver final : public ChannelDriver {
  private:
   DEVICE_OBJECT* device_;
 };
+
+// ---- Pipe mode (kmcl_pipe.cc) ----
+// Largest payload of one pipe packet, the pipe header excluded (wire-format.md §2.8).
+inline constexpr uint32_t kMaximumPipePayload = 16384;
+// True if the channel's configuration asks for pipe mode (IS_PIPE, or a server's OFFER_AS_PIPE).
+bool configured_as_pipe(const Channel& channel);
+// Sends `inband` as one pipe data packet: the 8-byte pipe header, then the bytes.
+// STATUS_INVALID_PARAMETER for external data, a completion request or a payload above the
+// pipe limit (pipes have no transactions and no external memory).
+NTSTATUS send_pipe(PacketObject& packet, std::span<const std::byte> inband,
+                   const ExternalData& external, uint32_t flags);
+// Strips and checks the pipe header of an incoming packet. The data, or nullopt after failing
+// the channel (the peer broke the pipe framing) and releasing the packet.
+std::optional<std::span<std::byte>> receive_pipe(Channel& channel, IncomingPacket& packet,
+                                                 std::span<std::byte> payload, bool external_data);
 
 inline KmclDriver& driver_of(Channel& channel) {
   return static_cast<KmclDriver&>(channel.driver());
