@@ -164,6 +164,12 @@ Status Channel::set_sub_channel_index(uint16_t index) {
   return {};
 }
 
+Status Channel::set_polling(bool enable) {
+  VMBKIT_REQUIRE_DISABLED();
+  polling_.store(enable, std::memory_order_relaxed);
+  return {};
+}
+
 #undef VMBKIT_REQUIRE_DISABLED
 
 ChannelConfig Channel::config() const {
@@ -172,6 +178,19 @@ ChannelConfig Channel::config() const {
 }
 
 // ---- Queries ----
+
+ChannelStatistics Channel::statistics() const {
+  ChannelStatistics statistics;
+  statistics.packets_sent = tx_packets_.get();
+  statistics.bytes_sent = tx_bytes_.get();
+  statistics.completions_sent = tx_completions_.get();
+  statistics.packets_received = rx_packets_.get();
+  statistics.bytes_received = rx_bytes_.get();
+  statistics.completions_received = rx_completions_.get();
+  statistics.signals_sent = tx_signals_.get() + rx_signals_.get();
+  statistics.signals_received = signals_received_.load(std::memory_order_relaxed);
+  return statistics;
+}
 
 bool Channel::is_disabled() const {
   const std::lock_guard lock(mutex_);

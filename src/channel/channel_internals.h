@@ -4,10 +4,13 @@
 // Private to the channel layer.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "vmbkit/channel/channel.h"
@@ -15,6 +18,20 @@
 #include "vmbkit/ring/outgoing_ring.h"
 
 namespace vmb {
+
+// One step of a busy-poll loop (`spins`: steps so far). Now and then it yields the CPU: on a
+// machine with more runnable threads than CPUs the thread we wait for may need ours.
+inline void poll_pause(uint32_t spins) {
+  if (spins % 256 == 0) {
+    std::this_thread::yield();
+    return;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 // The rings of the current connection. Shared: the dispatch task keeps a reference while it
 // reads, so a close never frees rings under it.
@@ -24,6 +41,7 @@ struct Channel::OpenState {
   ring::OutgoingRing outgoing;         // guarded by Channel::mutex_
   ring::IncomingRing incoming;         // dispatch task only
   std::vector<std::byte> read_buffer;  // dispatch task only; the largest packet the ring holds
+  bool masked = false;                 // dispatch task only: interrupt_mask set by us (rule C)
 };
 
 struct Channel::Event {
@@ -33,14 +51,15 @@ struct Channel::Event {
   Status status;
 };
 
-// A caller blocked in send_synchronous. Guarded by Channel::mutex_.
+// A caller blocked in send_synchronous. Guarded by Channel::mutex_; done() may also be read
+// without it (a polling caller), and then orders the outcome before the read.
 class SyncRequestWaiter {
  public:
   explicit SyncRequestWaiter(std::optional<std::span<std::byte>> completion)
       : completion_(completion) {}
   // Records the outcome; copies as much of the payload as fits.
   void finish(Status status, std::span<const std::byte> payload);
-  [[nodiscard]] bool done() const { return done_; }
+  [[nodiscard]] bool done() const { return done_.load(std::memory_order_acquire); }
   [[nodiscard]] Status status() const { return status_; }
   [[nodiscard]] uint32_t copied() const { return copied_; }
 
@@ -48,7 +67,7 @@ class SyncRequestWaiter {
   std::optional<std::span<std::byte>> completion_;
   Status status_;
   uint32_t copied_ = 0;
-  bool done_ = false;
+  std::atomic<bool> done_{false};
 };
 
 class Channel::DispatchTask final : public SerialTask {

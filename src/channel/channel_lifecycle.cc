@@ -131,7 +131,10 @@ void Channel::deliver_bus_lost() {
   post(Event{EventKind::kPeerClosed, nullptr, nullptr, Status{STATUS_DEVICE_REMOVED}}, false);
 }
 
-void Channel::deliver_signal() { dispatch_task_->schedule(); }
+void Channel::deliver_signal() {
+  signals_received_.fetch_add(1, std::memory_order_relaxed);
+  dispatch_task_->schedule();
+}
 
 void Channel::handle(Event& event) {
   Connection state;

@@ -37,6 +37,28 @@ class Channel::DeliveryStep {
 };
 
 void Channel::dispatch() {
+  // A polling synchronous request owns the drain: it reschedules this task when it lets go.
+  if (!try_own_drain()) {
+    drain_rerun_.store(true, std::memory_order_seq_cst);
+    // It may have let go before it could see drain_rerun_ (both sides store, then load).
+    if (!try_own_drain()) return;
+  }
+  dispatch_owned(polling() ? DrainMode::kPoll : DrainMode::kEvent);
+  release_drain();
+}
+
+bool Channel::try_own_drain() {
+  bool expected = false;
+  // Acquire: the previous owner's ring position and buffer are visible.
+  return drain_owned_.compare_exchange_strong(expected, true, std::memory_order_seq_cst);
+}
+
+void Channel::release_drain() {
+  drain_owned_.store(false, std::memory_order_seq_cst);
+  if (drain_rerun_.exchange(false, std::memory_order_seq_cst)) dispatch_task_->schedule();
+}
+
+void Channel::dispatch_owned(DrainMode mode) {
   CallbackScope scope(this, CallbackScope::Kind::kDispatch);
   try {
     flush_send_queue();
@@ -46,7 +68,7 @@ void Channel::dispatch() {
       const std::lock_guard lock(mutex_);
       if (incoming_enabled_ && failure_.ok()) open = open_;
     }
-    if (open) drain_incoming(*open);
+    if (open) drain_incoming(*open, mode);
   } catch (const std::bad_alloc&) {
     fail(Status{STATUS_INSUFFICIENT_RESOURCES}, "out of memory while receiving");
   } catch (...) {
@@ -89,16 +111,41 @@ void Channel::call_routine(PacketObject& packet, Status status, std::span<std::b
   }
 }
 
-void Channel::drain_incoming(OpenState& open) {
+void Channel::drain_incoming(OpenState& open, DrainMode mode) {
   uint32_t batch = 0;
   bool more = false;
   bool violation = false;
+  bool poll = false;  // the ring was empty: poll it (DrainMode::kPoll) before unmasking
   std::string reason;
-  open.incoming.mask_interrupts();  // rule C: no signals while we drain anyway
   for (uint32_t budget = kBatchBudget;; --budget) {
     if (budget == 0) {
       more = true;
       break;
+    }
+    if (!open.masked) {
+      open.incoming.mask_interrupts();  // rule C: no signals while we drain (or poll) anyway
+      open.masked = true;
+    }
+    if (poll) {
+      poll = false;
+      bool found = false;
+      const auto until = Deadline::Clock::now() + kPollWindow;
+      for (uint32_t spins = 1;; ++spins) {
+        if (open.incoming.has_data()) {
+          found = true;
+          break;
+        }
+        // Other dispatch work (routines, queued sends, a stop) is waiting: let that run do it;
+        // the ring stays masked and the next run drains it.
+        if (dispatch_task_->rerun_pending()) break;
+        if (spins % 64 == 0 && Deadline::Clock::now() >= until) break;
+        poll_pause(spins);
+      }
+      if (!found) {
+        if (dispatch_task_->rerun_pending()) break;
+        open.masked = false;
+        if (!open.incoming.unmask_and_check()) break;  // idle: wait for a signal
+      }
     }
     {
       const std::lock_guard lock(mutex_);
@@ -120,7 +167,13 @@ void Channel::drain_incoming(OpenState& open) {
     if (result == ring::ReadResult::kEmpty) {
       // Publish read_index before unmasking: a producer decides rule A against the published
       // read_index, and one that saw our old index would not signal a ring we think is empty.
-      if (open.incoming.commit_read()) open.connection->signal_peer();
+      if (open.incoming.commit_read()) signal_from_drain(open);
+      if (mode == DrainMode::kInline) break;  // still masked: the caller polls on
+      if (mode == DrainMode::kPoll) {
+        poll = true;  // outside this step: a suspend need not wait for the poll
+        continue;
+      }
+      open.masked = false;
       if (open.incoming.unmask_and_check()) continue;  // arrived while we were unmasking
       break;
     }
@@ -134,7 +187,10 @@ void Channel::drain_incoming(OpenState& open) {
     const size_t payload_at = static_cast<size_t>(view.payload.data() - view.bytes.data());
     std::span<std::byte> payload(open.read_buffer.data() + packet_at + payload_at,
                                  view.payload.size());
+    rx_packets_.add(1);
+    rx_bytes_.add(view.payload.size());
     if (view.type == wire::PacketType::kCompletion) {
+      rx_completions_.add(1);
       handle_completion_packet(payload, view.transaction_id);
       continue;
     }
@@ -176,7 +232,7 @@ void Channel::drain_incoming(OpenState& open) {
     deliver(*record);
     ++batch;
   }
-  if (open.incoming.commit_read()) open.connection->signal_peer();
+  if (open.incoming.commit_read()) signal_from_drain(open);
   if (violation) {
     fail(Status{STATUS_DATA_ERROR}, reason);
     return;
@@ -188,6 +244,11 @@ void Channel::drain_incoming(OpenState& open) {
   }
   if (batch != 0 && !passive) driver_->processing_complete(*this, batch);
   if (more) dispatch_task_->schedule();
+}
+
+void Channel::signal_from_drain(OpenState& open) {
+  rx_signals_.add(1);
+  open.connection->signal_peer();
 }
 
 void Channel::handle_completion_packet(std::span<std::byte> payload, uint64_t id) {

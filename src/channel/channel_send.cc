@@ -24,16 +24,17 @@ wire::PacketLayout layout_of(const SendQueueEntry& entry, uint32_t inband, uint3
 }  // namespace
 
 void SyncRequestWaiter::finish(Status status, std::span<const std::byte> payload) {
-  done_ = true;
   status_ = status;
-  if (!completion_.has_value()) return;  // the caller wants no completion data
-  const size_t copied = std::min(payload.size(), completion_->size());
-  if (copied != 0) std::memcpy(completion_->data(), payload.data(), copied);
-  copied_ = static_cast<uint32_t>(copied);
-  // The request ran on the peer; only the data did not fit (decisions.md §4).
-  if (status.ok() && payload.size() > completion_->size()) {
-    status_ = Status{STATUS_BUFFER_TOO_SMALL};
+  if (completion_.has_value()) {  // else the caller wants no completion data
+    const size_t copied = std::min(payload.size(), completion_->size());
+    if (copied != 0) std::memcpy(completion_->data(), payload.data(), copied);
+    copied_ = static_cast<uint32_t>(copied);
+    // The request ran on the peer; only the data did not fit (decisions.md §4).
+    if (status.ok() && payload.size() > completion_->size()) {
+      status_ = Status{STATUS_BUFFER_TOO_SMALL};
+    }
   }
+  done_.store(true, std::memory_order_release);  // last: a polling caller reads the rest after
 }
 
 Status Channel::check_send(const PacketObject& packet, std::span<const std::byte> inband,
@@ -172,7 +173,12 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
     result =
         ring.try_write(wire::PacketType::kCompletion, 0, record.transaction_id_,
                        std::span<const std::byte>(record.bytes_.data(), record.completion_length_));
-    if (result == ring::WriteResult::kWritten) release_record_locked(record);
+    if (result == ring::WriteResult::kWritten) {
+      tx_packets_.add(1);
+      tx_bytes_.add(record.completion_length_);
+      tx_completions_.add(1);
+      release_record_locked(record);
+    }
   } else {
     auto& packet = static_cast<PacketObject&>(entry);
     uint64_t id = 0;
@@ -195,6 +201,8 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
       transactions_.release(TransactionId{id});
     }
     if (result == ring::WriteResult::kWritten) {
+      tx_packets_.add(1);
+      tx_bytes_.add(packet.inband_length_);
       packet.transaction_id_ = id;
       if (id != 0) {
         packet.state_ = PacketObject::State::kInRing;
@@ -212,7 +220,10 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
 }
 
 void Channel::commit_locked() {
-  if (open_ && open_->outgoing.commit()) open_->connection->signal_peer();
+  if (open_ && open_->outgoing.commit()) {
+    tx_signals_.add(1);
+    open_->connection->signal_peer();
+  }
 }
 
 void Channel::flush_locked(bool* corrupt) {

@@ -71,6 +71,17 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       packet->state_ = PacketObject::State::kIdle;
       result.status = status;
     } else {
+      // Poll mode: wait on the incoming ring itself for a while (not from inside one of this
+      // channel's callbacks: the drain would nest in a delivery of the same channel).
+      if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this)) {
+        auto until = Deadline::Clock::now() + kPollWindow;
+        if (!deadline.is_infinite() && !deadline.is_immediate()) {
+          until = std::min(until, deadline.time_point());
+        }
+        lock.unlock();
+        poll_for_completion(waiter, until);
+        lock.lock();
+      }
       while (!waiter.done()) {
         // Zero timeout with WAIT_FOR_COMPLETION: zero governs queueing only; the completion
         // is awaited without limit (decisions.md §4).
@@ -94,6 +105,50 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
   if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
   free_packet(*packet);
   return result;
+}
+
+void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
+                                  Deadline::Clock::time_point until) {
+  bool owned = false;
+  std::shared_ptr<OpenState> open;
+  for (uint32_t spins = 1; !waiter.done(); ++spins) {
+    if (spins % 64 == 0 && Deadline::Clock::now() >= until) break;
+    if (!owned) {
+      // The dispatch task has the drain: it finishes the waiter; watch for that.
+      if (!try_own_drain()) {
+        poll_pause(spins);
+        continue;
+      }
+      owned = true;
+      {
+        const std::lock_guard lock(mutex_);
+        if (incoming_enabled_ && failure_.ok()) open = open_;
+      }
+      if (!open) break;  // not delivering (paused, closing): the event wait covers it
+      if (!open->masked) {
+        open->incoming.mask_interrupts();  // rule C: we are polling, the peer need not signal
+        open->masked = true;
+      }
+      continue;
+    }
+    // The task was scheduled meanwhile (routines, queued sends, a signal): do its work here.
+    if (open->incoming.has_data() || (drain_rerun_.load(std::memory_order_relaxed) &&
+                                      drain_rerun_.exchange(false, std::memory_order_acq_rel))) {
+      dispatch_owned(DrainMode::kInline);
+      continue;
+    }
+    poll_pause(spins);
+  }
+  if (!owned) return;
+  // Leave the ring as an idle channel has it: unmasked, so the peer signals the next packet
+  // (rule A), and drained by the task if one slipped in.
+  bool more = false;
+  if (open && open->masked) {
+    open->masked = false;
+    more = open->incoming.unmask_and_check();
+  }
+  release_drain();
+  if (more) dispatch_task_->schedule();
 }
 
 void Channel::cancel_locked(PacketObject& packet) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +55,20 @@ struct ExternalData {
   uint32_t mdl_length = 0;  // 0 = to the end
   const PFN_NUMBER* pfns = nullptr;
   uint32_t pfn_count = 0;
+};
+
+// Counters of one channel since it was created (over every open). Cheap to keep: each counter
+// has one writer (the send path under the channel's lock, or the thread draining the incoming
+// ring) except signals_received. A snapshot taken while traffic flows may mix moments.
+struct ChannelStatistics {
+  uint64_t packets_sent = 0;          // written to the outgoing ring, completions included
+  uint64_t bytes_sent = 0;            // their in-band payload bytes (completion payloads too)
+  uint64_t completions_sent = 0;      // completion packets written (answers to the peer)
+  uint64_t packets_received = 0;      // read from the incoming ring, completions included
+  uint64_t bytes_received = 0;        // their payload bytes
+  uint64_t completions_received = 0;  // completion packets read
+  uint64_t signals_sent = 0;          // interrupts to the peer (rule A or rule B said so)
+  uint64_t signals_received = 0;      // interrupts from the peer
 };
 
 // The outcome of a synchronous request besides its status.
@@ -97,7 +112,16 @@ class Channel {
   // offers that sub-channel index, a client opens only the offer with it. Default 0, the
   // primary. A server's sub-channel (index > 0) is offered only while its primary is.
   Status set_sub_channel_index(uint16_t index);
+  // Busy-poll mode (decisions.md §5; docs/kmcl.md "Poll mode"): the dispatch run keeps polling
+  // an empty incoming ring for a short while (kPollWindow) with interrupts masked before it
+  // unmasks and waits for a signal, and a thread waiting in send_synchronous polls the ring
+  // itself (runs the dispatch work inline, one run at a time) instead of sleeping. Costs CPU;
+  // saves the signal and the thread wake-up per packet.
+  Status set_polling(bool enable);
+  [[nodiscard]] bool polling() const { return polling_.load(std::memory_order_relaxed); }
   [[nodiscard]] ChannelConfig config() const;
+  // Counters since creation; any thread.
+  [[nodiscard]] ChannelStatistics statistics() const;
 
   // ---- Lifecycle (kmcl-api.md §4.1) ----
   // STATUS_INVALID_DEVICE_STATE unless Disabled or without target/offer; bus errors.
@@ -186,6 +210,10 @@ class Channel {
   // Either: the peer signalled (data arrived or ring space freed).
   void deliver_signal();
 
+  // How long a polled channel keeps polling an empty ring, and a polling synchronous request
+  // its ring, before falling back to waiting for a signal.
+  static constexpr std::chrono::microseconds kPollWindow{50};
+
  private:
   class DispatchTask;
   class DeliveryStep;
@@ -233,9 +261,32 @@ class Channel {
   void call_routine(PacketObject& packet, Status status, std::span<std::byte> payload);
 
   // Receiving (channel_receive.cc).
+  // How drain_incoming ends on an empty ring: unmask and return (kEvent); poll for up to
+  // kPollWindow first (kPoll, the dispatch task of a polled channel); return with interrupts
+  // still masked, the caller polls on (kInline, a polling synchronous request).
+  enum class DrainMode : uint8_t { kEvent, kPoll, kInline };
   void dispatch();
-  void drain_incoming(OpenState& open);
+  // The dispatch work proper; the caller owns the drain (try_own_drain).
+  void dispatch_owned(DrainMode mode);
+  // The drain (the incoming ring, its buffer, delivery order) has one owner at a time: the
+  // dispatch task or a polling synchronous request. try_own_drain never waits; release_drain
+  // reschedules the task if it found the drain owned meanwhile.
+  bool try_own_drain();
+  void release_drain();
+  void drain_incoming(OpenState& open, DrainMode mode);
+  // A polled synchronous request: polls the incoming ring for the completion until `waiter`
+  // is done, `until` passes or the drain cannot be had. Called without mutex_.
+  void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until);
   void handle_completion_packet(std::span<std::byte> payload, uint64_t id);
+  void signal_from_drain(OpenState& open);
+  // One-writer counter: a relaxed load and store (no locked instruction).
+  struct Counter {
+    std::atomic<uint64_t> value{0};
+    void add(uint64_t n) {
+      value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t get() const { return value.load(std::memory_order_relaxed); }
+  };
   void deliver(IncomingPacket& packet);
   void run_passive_deliveries();
   void run_finished_routines();
@@ -283,6 +334,20 @@ class Channel {
   std::deque<Event> events_;
   uint64_t events_posted_ = 0;
   uint64_t events_done_ = 0;
+
+  std::atomic<bool> polling_{false};  // set only while Disabled
+  std::atomic<bool> drain_owned_{false};
+  std::atomic<bool> drain_rerun_{false};  // the dispatch task found the drain owned
+  // Statistics: tx_* under mutex_ (written with the send path), rx_* by the drain's owner.
+  Counter tx_packets_;
+  Counter tx_bytes_;
+  Counter tx_completions_;
+  Counter tx_signals_;
+  Counter rx_packets_;
+  Counter rx_bytes_;
+  Counter rx_completions_;
+  Counter rx_signals_;  // signals the drain sent (rule B)
+  std::atomic<uint64_t> signals_received_{0};
 
   std::unique_ptr<DispatchTask> dispatch_task_;
   std::unique_ptr<ControlTask> control_task_;

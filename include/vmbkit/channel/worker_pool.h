@@ -38,6 +38,12 @@ class SerialTask {
   // the call waits for a run in progress to return. Must not be called from run() itself.
   void close();
 
+  // True if schedule() was called while run() is in progress (run() will be called again):
+  // a run that polls for work may return early to let that run happen.
+  [[nodiscard]] bool rerun_pending() const {
+    return (state_.load(std::memory_order_relaxed) & kStateMask) == kRunningRequeue;
+  }
+
   // True while called from this task's run() on a pool thread.
   [[nodiscard]] bool running_on_this_thread() const {
     return running_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id();

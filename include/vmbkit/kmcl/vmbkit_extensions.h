@@ -83,6 +83,38 @@ typedef VMBKIT_LOG_CALLBACK* PVMBKIT_LOG_CALLBACK;
 VMBKIT_API VOID VmbKitSetLogCallback(PVMBKIT_LOG_CALLBACK Callback, PVOID Context,
                                      VMBKIT_LOG_LEVEL MaximumLevel) VMBKIT_NOEXCEPT;
 
+/* Busy-poll mode (docs/kmcl.md "Poll mode"), before VmbChannelEnable: TRUE makes the channel's
+ * dispatch keep polling its empty incoming ring for a short while before it waits for a signal,
+ * and a thread waiting in VmbChannelSendSynchronousRequest poll the ring itself instead of
+ * sleeping: lower latency for more CPU. The peer still signals only a side that stopped
+ * polling. Default FALSE. STATUS_INVALID_PARAMETER_1 bad channel, STATUS_INVALID_DEVICE_STATE
+ * the channel is not Disabled. */
+VMBKIT_API NTSTATUS VmbKitChannelInitSetPolling(VMBCHANNEL Channel, BOOLEAN Enable) VMBKIT_NOEXCEPT;
+
+/* Counters of one channel since it was allocated (over every open). Each is exact for what
+ * this endpoint did; a snapshot taken during traffic may mix moments. */
+typedef struct _VMBKIT_CHANNEL_STATISTICS {
+  UINT32 Size;                /* in: bytes of the caller's structure; out: bytes filled */
+  UINT32 Version;             /* out: VMBKIT_CHANNEL_STATISTICS_VERSION */
+  UINT64 PacketsSent;         /* written to the outgoing ring, completions included */
+  UINT64 BytesSent;           /* their in-band payload bytes */
+  UINT64 CompletionsSent;     /* completion packets written (VmbChannelPacketComplete) */
+  UINT64 PacketsReceived;     /* read from the incoming ring, completions included */
+  UINT64 BytesReceived;       /* their payload bytes */
+  UINT64 CompletionsReceived; /* completion packets read */
+  UINT64 SignalsSent;         /* interrupts sent to the peer */
+  UINT64 SignalsReceived;     /* interrupts received from the peer */
+} VMBKIT_CHANNEL_STATISTICS, *PVMBKIT_CHANNEL_STATISTICS;
+
+#define VMBKIT_CHANNEL_STATISTICS_VERSION 1u
+
+/* Fills *Statistics; set Statistics->Size to sizeof(VMBKIT_CHANNEL_STATISTICS) first (a larger
+ * Size from a newer header is accepted; only the known fields are written). Any thread.
+ * STATUS_INVALID_PARAMETER_1 bad channel, STATUS_INVALID_PARAMETER_2 NULL Statistics,
+ * STATUS_BUFFER_TOO_SMALL Size smaller than version 1 of the structure. */
+VMBKIT_API NTSTATUS VmbKitChannelGetStatistics(
+    VMBCHANNEL Channel, PVMBKIT_CHANNEL_STATISTICS Statistics) VMBKIT_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

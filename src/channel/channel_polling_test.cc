@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+// Busy-poll mode and channel statistics over LoopbackBus: polled synchronous requests (either
+// side or both polling), packets the peer sends to a requester that polls its ring inline,
+// process-packet callbacks never overlapping, Disable while requests poll, no lost packets,
+// and exact counters (including signals) where the scenario fixes them. No timing assertions.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "channel/recording_driver_for_tests.h"
+#include "vmbkit/channel/channel.h"
+#include "vmbkit/channel/loopback_bus.h"
+
+namespace vmb {
+namespace {
+
+using testing::RecordingDriver;
+
+constexpr Guid kType = *Guid::parse("5e1f0c2a-3b4d-4e6f-8a9b-0c1d2e3f4a5b");
+constexpr Guid kInstance = *Guid::parse("6f2a1d3b-4c5e-4f7a-9b0c-1d2e3f4a5b6c");
+constexpr auto kBound = std::chrono::seconds(30);
+
+std::vector<std::byte> numbered(uint32_t value, size_t bytes) {
+  std::vector<std::byte> payload(bytes, std::byte{0x77});
+  std::memcpy(payload.data(), &value, sizeof value);
+  return payload;
+}
+
+// Waits (bounded) until `predicate` holds, re-checking as the channels work.
+template <typename Predicate>
+bool eventually(Predicate predicate) {
+  const auto until = std::chrono::steady_clock::now() + kBound;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+class PollMode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = LoopbackBus::create(LoopbackBus::Options{1024, 2, 2});
+    ASSERT_TRUE(created);
+    bus = std::move(*created);
+    auto server_driver = std::make_unique<RecordingDriver>("server");
+    auto client_driver = std::make_unique<RecordingDriver>("client");
+    server_events = server_driver.get();
+    client_events = client_driver.get();
+    server = Channel::create(*bus, EndpointRole::kServer, std::move(server_driver));
+    client = Channel::create(*bus, EndpointRole::kClient, std::move(client_driver));
+    ASSERT_TRUE(server->set_offer(kType, kInstance).ok());
+    ASSERT_TRUE(client->set_target(kType, std::nullopt).ok());
+  }
+  void TearDown() override {
+    client.reset();
+    server.reset();
+    bus.reset();
+  }
+  void open_both(bool server_polls, bool client_polls) {
+    ASSERT_TRUE(server->set_polling(server_polls).ok());
+    ASSERT_TRUE(client->set_polling(client_polls).ok());
+    ASSERT_TRUE(server->enable().ok());
+    server->start();
+    ASSERT_TRUE(client->enable().ok());
+    ASSERT_TRUE(server_events->wait_for_event("post_started"));
+    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+  }
+  // `count` synchronous requests of 32 bytes, each answered with its own payload.
+  void round_trips(uint32_t count) {
+    std::vector<std::byte> reply(32);
+    for (uint32_t i = 0; i < count; ++i) {
+      const std::vector<std::byte> request = numbered(i, 32);
+      const SyncRequestResult result =
+          client->send_synchronous(request, nullptr, kSendWaitForCompletion,
+                                   std::span<std::byte>(reply), Deadline::after(kBound));
+      ASSERT_EQ(result.status, STATUS_SUCCESS) << "request " << i;
+      ASSERT_EQ(result.completion_bytes, 32u);
+      ASSERT_EQ(reply, request) << "request " << i;
+    }
+  }
+
+  std::unique_ptr<LoopbackBus> bus;
+  std::unique_ptr<Channel> server;
+  std::unique_ptr<Channel> client;
+  RecordingDriver* server_events = nullptr;
+  RecordingDriver* client_events = nullptr;
+};
+
+TEST_F(PollMode, SetOnlyWhileDisabled) {
+  EXPECT_FALSE(client->polling());
+  ASSERT_TRUE(client->set_polling(true).ok());
+  EXPECT_TRUE(client->polling());
+  open_both(true, true);
+  EXPECT_EQ(client->set_polling(false), STATUS_INVALID_DEVICE_STATE);
+  EXPECT_EQ(server->set_polling(false), STATUS_INVALID_DEVICE_STATE);
+  EXPECT_TRUE(client->polling());
+  client->disable();
+  EXPECT_TRUE(client->set_polling(false).ok());
+  EXPECT_FALSE(client->polling());
+}
+
+TEST_F(PollMode, RoundTripsWithBothSidesPolling) {
+  open_both(true, true);
+  constexpr uint32_t kCount = 5000;
+  round_trips(kCount);
+  const ChannelStatistics sent = client->statistics();
+  EXPECT_EQ(sent.packets_sent, kCount);
+  EXPECT_EQ(sent.bytes_sent, 32u * kCount);
+  EXPECT_EQ(sent.completions_received, kCount);
+  EXPECT_EQ(sent.packets_received, kCount);
+  EXPECT_EQ(sent.bytes_received, 32u * kCount);
+  EXPECT_EQ(sent.completions_sent, 0u);
+  const ChannelStatistics served = server->statistics();
+  EXPECT_EQ(served.packets_received, kCount);
+  EXPECT_EQ(served.completions_sent, kCount);
+  EXPECT_EQ(served.packets_sent, kCount);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+  EXPECT_TRUE(server->failure(nullptr).ok());
+}
+
+TEST_F(PollMode, RoundTripsWithOnlyTheClientPolling) {
+  open_both(false, true);
+  round_trips(3000);
+}
+
+TEST_F(PollMode, RoundTripsWithOnlyTheServerPolling) {
+  open_both(true, false);
+  round_trips(3000);
+}
+
+// A requester that polls its ring inline also delivers what the server sends on its own,
+// in order, one process-packet callback at a time.
+TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  client_events->on_packet = [&](Channel& channel, IncomingPacket& packet, std::span<std::byte>) {
+    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+    std::this_thread::yield();
+    inside.fetch_sub(1);
+    channel.complete(packet, {});
+  };
+  open_both(true, true);
+  constexpr uint32_t kPushed = 3000;
+  std::thread pusher([&] {
+    for (uint32_t i = 0; i < kPushed; ++i) {
+      PacketObject* packet = server->allocate_packet();
+      if (packet == nullptr) return;
+      if (!server->send(*packet, numbered(i, 24), {}, 0).ok()) return;
+    }
+  });
+  round_trips(2000);
+  pusher.join();
+  ASSERT_TRUE(client_events->wait_for_packets(kPushed));
+  const auto received = client_events->received();
+  ASSERT_EQ(received.size(), kPushed);
+  for (uint32_t i = 0; i < kPushed; ++i) {
+    uint32_t value;
+    std::memcpy(&value, received[i].data(), sizeof value);
+    ASSERT_EQ(value, i);
+  }
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+}
+
+TEST_F(PollMode, ManyPacketsThroughASmallRingArriveInOrder) {
+  ASSERT_TRUE(client->set_ring_page_counts(1, 1).ok());
+  open_both(true, true);
+  constexpr uint32_t kCount = 5000;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    PacketObject* packet = client->allocate_packet();
+    ASSERT_NE(packet, nullptr);
+    ASSERT_TRUE(client->send(*packet, numbered(i, 200), {}, 0).ok());
+  }
+  ASSERT_TRUE(server_events->wait_for_packets(kCount));
+  const auto received = server_events->received();
+  for (uint32_t i = 0; i < kCount; ++i) {
+    uint32_t value;
+    std::memcpy(&value, received[i].data(), sizeof value);
+    ASSERT_EQ(value, i);
+  }
+  EXPECT_EQ(server->statistics().packets_received, kCount);
+}
+
+// Disable (of either side) while a thread polls in synchronous requests: every request ends
+// with SUCCESS or STATUS_DEVICE_REMOVED, Disable returns, nothing is recorded as a failure.
+TEST_F(PollMode, DisableWhileRequestsPoll) {
+  for (const bool disable_client : {false, true}) {
+    SCOPED_TRACE(disable_client ? "client disabled" : "server disabled");
+    if (disable_client) {
+      TearDown();
+      SetUp();
+    }
+    open_both(true, true);
+    std::atomic<bool> stop{false};
+    std::atomic<int> other{0};
+    std::atomic<int> succeeded{0};
+    std::thread requester([&] {
+      while (!stop.load()) {
+        const SyncRequestResult result =
+            client->send_synchronous(numbered(1, 16), nullptr, kSendWaitForCompletion, std::nullopt,
+                                     Deadline::after(kBound));
+        if (result.status == STATUS_SUCCESS) {
+          succeeded.fetch_add(1);
+        } else if (result.status == STATUS_DEVICE_REMOVED) {
+          std::this_thread::yield();
+        } else {
+          other.fetch_add(1);
+        }
+      }
+    });
+    ASSERT_TRUE(eventually([&] { return succeeded.load() >= 200; }));
+    auto disabled = std::async(std::launch::async, [&] {
+      if (disable_client) {
+        client->disable();
+      } else {
+        server->disable();
+      }
+    });
+    const bool done = disabled.wait_for(kBound) == std::future_status::ready;
+    stop.store(true);
+    requester.join();
+    ASSERT_TRUE(done);
+    EXPECT_EQ(other.load(), 0);
+    std::string reason;
+    EXPECT_TRUE(client->failure(&reason).ok()) << reason;
+    EXPECT_TRUE(server->failure(&reason).ok()) << reason;
+  }
+}
+
+// Five packets to a server that is open but not started: the ring is empty and unmasked
+// before the first (rule A: one signal) and not empty before the others (none). No completion
+// is asked for, so the server signals nothing back when it drains them (rule B is not armed).
+TEST_F(PollMode, StatisticsCountExactlyOneSignalForABatch) {
+  for (const bool polled : {false, true}) {
+    SCOPED_TRACE(polled ? "polled" : "event");
+    if (polled) {
+      TearDown();
+      SetUp();
+    }
+    server->pause();  // the next Enable comes up paused
+    ASSERT_TRUE(server->set_polling(polled).ok());
+    ASSERT_TRUE(client->set_polling(polled).ok());
+    ASSERT_TRUE(server->enable().ok());
+    ASSERT_TRUE(client->enable().ok());
+    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+    ASSERT_TRUE(server_events->wait_for_event("opened"));
+    for (uint32_t i = 0; i < 5; ++i) {
+      PacketObject* packet = client->allocate_packet();
+      ASSERT_NE(packet, nullptr);
+      ASSERT_TRUE(client->send(*packet, numbered(i, 40), {}, 0).ok());
+    }
+    const ChannelStatistics sent = client->statistics();
+    EXPECT_EQ(sent.packets_sent, 5u);
+    EXPECT_EQ(sent.bytes_sent, 200u);
+    EXPECT_EQ(sent.signals_sent, 1u);
+    EXPECT_EQ(sent.completions_sent, 0u);
+    EXPECT_EQ(server->statistics().signals_received, 1u);  // the loopback signals at once
+    EXPECT_EQ(server->statistics().packets_received, 0u);
+    server->start();
+    ASSERT_TRUE(server_events->wait_for_packets(5));
+    ASSERT_TRUE(eventually([&] { return server->statistics().packets_received == 5; }));
+    const ChannelStatistics served = server->statistics();
+    EXPECT_EQ(served.bytes_received, 200u);
+    EXPECT_EQ(served.signals_sent, 0u);
+    EXPECT_EQ(served.packets_sent, 0u);
+    EXPECT_EQ(served.completions_received, 0u);
+    EXPECT_EQ(client->statistics().signals_received, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace vmb
