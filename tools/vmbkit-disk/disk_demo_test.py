@@ -42,16 +42,21 @@ class Demo(unittest.TestCase):
         self.assertGreater(report["iops"], 0)
         self.assertGreater(report["latency_p99_ns"], 0)
         self.assertGreaterEqual(report["latency_p99_ns"], report["latency_p50_ns"])
+        self.assertIsInstance(report["signals_per_request"], (int, float))
+        self.assertGreaterEqual(report["signals_per_request"], 0)
 
     def test_default_demo_is_verified(self):
         result, report = demo("--seconds", "2")
         self.assert_verified(result, report)
+        self.assertEqual(report["mode"], "demo (two processes)")
         self.assertEqual(report["channels"], 2)
         self.assertEqual(report["io_bytes"], 4096)
 
     def test_one_channel_one_request_in_flight(self):
         result, report = demo("--seconds", "1", "--channels", "1", "--queue-depth", "1")
         self.assert_verified(result, report)
+        # One request at a time: the side that waits is asleep, so each request is signalled.
+        self.assertGreater(report["signals_per_request"], 0)
         self.assertEqual(report["channels"], 1)
         self.assertEqual(report["queue_depth"], 1)
 
@@ -61,6 +66,11 @@ class Demo(unittest.TestCase):
         self.assert_verified(result, report)
         self.assertEqual(report["channels"], 4)
         self.assertEqual(report["io_bytes"], 65536)
+
+    def test_loopback_runs_both_sides_in_one_process(self):
+        result, report = demo("--seconds", "1", "--loopback")
+        self.assert_verified(result, report)
+        self.assertEqual(report["mode"], "demo (one process, loopback bus)")
 
     def test_text_report_says_pass(self):
         result = run("demo", "--seconds", "1", "--no-progress")

@@ -161,10 +161,25 @@ Totals totals(const Session& session) {
   return sum;
 }
 
+// Signals this guest's channels sent to the server plus those they received from it
+// (VmbKitChannelGetStatistics): every interrupt of the run, whichever side raised it.
+uint64_t signals(const Session& session) {
+  uint64_t sum = 0;
+  for (const auto& channel : session.channels) {
+    VMBKIT_CHANNEL_STATISTICS statistics{};
+    statistics.Size = sizeof statistics;
+    if (VmbKitChannelGetStatistics(channel->handle(), &statistics) == STATUS_SUCCESS) {
+      sum += statistics.SignalsSent + statistics.SignalsReceived;
+    }
+  }
+  return sum;
+}
+
 // Runs the mixed phase for options.run_time, redrawing the progress bar, then drains.
 bool run_mixed_phase(Session& session, const WorkloadOptions& options, WorkloadResult* result,
                      std::string* error) {
   ProgressBar bar(stderr, options.progress);
+  const uint64_t signals_before = signals(session);
   const auto start = std::chrono::steady_clock::now();
   for (auto& queue : session.queues) {
     if (queue->start() != STATUS_SUCCESS) {
@@ -190,6 +205,7 @@ bool run_mixed_phase(Session& session, const WorkloadOptions& options, WorkloadR
   for (auto& queue : session.queues)
     drained = queue->wait_idle(left_until(drain_deadline)) && drained;
   result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result->signals = signals(session) - signals_before;
   for (const auto& queue : session.queues) {
     const QueueCounters& c = queue->counters();
     result->reads += c.reads.load(std::memory_order_relaxed);

@@ -42,6 +42,8 @@ struct WorkloadResult {
   uint64_t writes = 0;
   uint64_t bytes = 0;
   LatencyHistogram latencies;
+  // Signals in either direction on the guest's channels during the timed phase.
+  uint64_t signals = 0;
   // Verification over the whole run, read-back included.
   uint64_t verified_blocks = 0;
   uint64_t read_back_blocks = 0;
