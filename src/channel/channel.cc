@@ -45,9 +45,14 @@ Channel::Channel(ChannelBus& bus, EndpointRole role, std::unique_ptr<ChannelDriv
 
 Channel::~Channel() {
   if (!is_disabled()) disable();
-  // Stop the tasks before the state they use goes away.
+  // Stop the tasks before the state they use goes away. Each is closed (its run finished)
+  // before its pointer is cleared: a run still in progress may use it (a polled drain asks
+  // whether the task was scheduled again).
+  control_task_->close();
   control_task_.reset();
+  passive_task_->close();
   passive_task_.reset();
+  dispatch_task_->close();
   dispatch_task_.reset();
   for (void* memory : pooled_packet_memory_) {
     static_cast<PacketObject*>(memory)->invalidate();
