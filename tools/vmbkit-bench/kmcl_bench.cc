@@ -187,9 +187,11 @@ Sample run_senders(const std::vector<AsyncSender*>& senders,
 
 }  // namespace
 
-Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> run_time) {
+Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> run_time,
+                               bool polling) {
   BusOwner bus;
   KmclPairOptions options;
+  options.polling = polling;
   options.action = ServerAction::kEcho;
   options.reply_bytes = (payload + 7) & ~7u;
   std::string error;

@@ -15,8 +15,10 @@
 namespace vmb::bench {
 
 // VmbChannelSendSynchronousRequest with `payload` bytes in-band and WAIT_FOR_COMPLETION, the
-// server completing with `payload` bytes. operations = round trips.
-Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> run_time);
+// server completing with `payload` bytes; `polling`: both endpoints in busy-poll mode
+// (VmbKitChannelInitSetPolling). operations = round trips.
+Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> run_time,
+                               bool polling = false);
 
 // VmbPacketSend of `payload` bytes (16..65536) without WAIT_FOR_COMPLETION, from a pool of
 // packets re-sent by their completion routines (which run once each packet is in the ring).

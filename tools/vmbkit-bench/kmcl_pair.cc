@@ -48,6 +48,8 @@ std::unique_ptr<KmclPair> KmclPair::open(PDEVICE_OBJECT bus, const KmclPairOptio
          "VmbChannelInitSetMaximumPacketSize(server)");
     step(VmbChannelInitSetProcessPacketCallbacks(pair->server_, &KmclPair::server_packet, nullptr),
          "VmbChannelInitSetProcessPacketCallbacks(server)");
+    step(VmbKitChannelInitSetPolling(pair->server_, options.polling ? TRUE : FALSE),
+         "VmbKitChannelInitSetPolling(server)");
     step(VmbChannelEnable(pair->server_), "VmbChannelEnable(server)");
   }
   if (failed == nullptr) {
@@ -72,6 +74,8 @@ std::unique_ptr<KmclPair> KmclPair::open(PDEVICE_OBJECT bus, const KmclPairOptio
          "VmbChannelInitSetProcessPacketCallbacks(client)");
     step(VmbChannelInitSetStateChangeCallbacks(pair->client_, &callbacks),
          "VmbChannelInitSetStateChangeCallbacks");
+    step(VmbKitChannelInitSetPolling(pair->client_, options.polling ? TRUE : FALSE),
+         "VmbKitChannelInitSetPolling(client)");
     step(VmbChannelEnable(pair->client_), "VmbChannelEnable(client)");
   }
   if (failed != nullptr) {

@@ -32,6 +32,7 @@ struct KmclPairOptions {
   uint32_t maximum_packet = 64 * 1024;   // in-band payload limit of both endpoints
   uint32_t maximum_external = 1u << 20;  // external data limit of the client
   uint8_t instance = 0;                  // distinguishes pairs on one bus
+  bool polling = false;                  // both endpoints in busy-poll mode
 };
 
 class KmclPair {
