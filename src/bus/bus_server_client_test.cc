@@ -5,6 +5,8 @@
 // leaves, a server that leaves, a guest that sends garbage, a host that never answers.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "bus/bus_test_support.h"
@@ -173,8 +175,19 @@ TEST_F(BusServerClientTest, AGuestThatLeavesHasItsChannelsClosed) {
 
 class LossRecorder : public BusClientHandler {
  public:
-  void connection_lost() override { lost.store(true); }
-  std::atomic<bool> lost{false};
+  void connection_lost() override {
+    const std::lock_guard lock(mutex);
+    lost = true;
+    changed.notify_all();
+  }
+  // The handler runs on the reader thread after the waiting requests were released: wait.
+  bool wait_lost() {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 10s, [&] { return lost; });
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool lost = false;
 };
 
 TEST_F(BusServerClientTest, AServerThatLeavesFailsEverythingOnTheGuest) {
@@ -187,7 +200,7 @@ TEST_F(BusServerClientTest, AServerThatLeavesFailsEverythingOnTheGuest) {
   server_.reset();
   EXPECT_EQ(client->wait_for_offer([](auto&) { return false; }, Deadline::after(10s)).status(),
             Status{STATUS_DEVICE_REMOVED});
-  EXPECT_TRUE(recorder.lost.load());
+  EXPECT_TRUE(recorder.wait_lost());
   EXPECT_FALSE(client->connected());
   EXPECT_EQ(client->open_channel(Relid{1}, 2, 2, {}, Deadline::after(10s)).status(),
             Status{STATUS_DEVICE_REMOVED});
