@@ -73,7 +73,8 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
     } else {
       // Poll mode: wait on the incoming ring itself for a while (not from inside one of this
       // channel's callbacks: the drain would nest in a delivery of the same channel).
-      if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this)) {
+      if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this) &&
+          poll_allowed()) {
         auto until = Deadline::Clock::now() + kPollWindow;
         if (!deadline.is_infinite() && !deadline.is_immediate()) {
           until = std::min(until, deadline.time_point());
@@ -112,7 +113,10 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   bool owned = false;
   std::shared_ptr<OpenState> open;
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
-    if (spins % 64 == 0 && Deadline::Clock::now() >= until) break;
+    if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
+      poll_missed();
+      break;
+    }
     if (!owned) {
       // The dispatch task has the drain: it finishes the waiter; watch for that.
       if (!try_own_drain()) {
