@@ -54,3 +54,15 @@ NTSTATUS VmbKitBusConnect(const char* SocketPath, PDEVICE_OBJECT* Bus) noexcept 
 }
 
 }  // extern "C"
+
+extern "C" {
+
+NTSTATUS VmbKitChannelInitSetSubChannelIndex(VMBCHANNEL Channel, UINT16 SubChannelIndex) noexcept {
+  return guarded([&]() -> NTSTATUS {
+    vmb::Channel* channel = channel_from(Channel);
+    if (channel == nullptr) return STATUS_INVALID_PARAMETER_1;
+    return init_status(channel->set_sub_channel_index(SubChannelIndex));
+  });
+}
+
+}  // extern "C"

@@ -40,6 +40,14 @@ VMBKIT_API NTSTATUS VmbKitBusListen(const char* SocketPath, PDEVICE_OBJECT* Bus)
  * STATUS_INSUFFICIENT_RESOURCES. */
 VMBKIT_API NTSTATUS VmbKitBusConnect(const char* SocketPath, PDEVICE_OBJECT* Bus) VMBKIT_NOEXCEPT;
 
+/* Disabled only. Sub-channels (docs/kmcl.md "Sub-channels"): a server channel is offered with
+ * this sub_channel_index (0 = the device's primary channel; 1, 2, ... more channels of the same
+ * interface type and instance, offered only while the primary is); a client channel opens only
+ * the offer with this index. Default 0. STATUS_INVALID_PARAMETER_1 bad channel or not
+ * Disabled. */
+VMBKIT_API NTSTATUS VmbKitChannelInitSetSubChannelIndex(VMBCHANNEL Channel,
+                                                        UINT16 SubChannelIndex) VMBKIT_NOEXCEPT;
+
 /* Closes a bus. Channels still allocated on it keep it alive until their VmbChannelCleanup; the
  * caller must not use the Bus pointer afterwards. NULL is ignored. */
 VMBKIT_API VOID VmbKitBusClose(PDEVICE_OBJECT Bus) VMBKIT_NOEXCEPT;
