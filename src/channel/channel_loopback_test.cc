@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "channel/channel_pair_for_tests.h"
 #include "channel/recording_driver_for_tests.h"
 #include "vmbkit/channel/channel.h"
 #include "vmbkit/channel/loopback_bus.h"
@@ -16,8 +17,8 @@ namespace {
 
 using testing::RecordingDriver;
 
-constexpr Guid kType = *Guid::parse("8b6a5a2e-6f2c-4c1e-9f39-0a1b2c3d4e5f");
-constexpr Guid kInstance = *Guid::parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+constexpr Guid kType = testing::kPairType;
+constexpr Guid kInstance = testing::kPairInstance;
 
 std::vector<std::byte> bytes_of(const std::string& text) {
   std::vector<std::byte> bytes(text.size());
@@ -26,40 +27,7 @@ std::vector<std::byte> bytes_of(const std::string& text) {
 }
 
 // A server and a client channel on one loopback bus, each with a RecordingDriver.
-class LoopbackPair : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto created = LoopbackBus::create(LoopbackBus::Options{1024, 2, 2});
-    ASSERT_TRUE(created);
-    bus = std::move(*created);
-    auto server_driver = std::make_unique<RecordingDriver>("server");
-    auto client_driver = std::make_unique<RecordingDriver>("client");
-    server_events = server_driver.get();
-    client_events = client_driver.get();
-    server = Channel::create(*bus, EndpointRole::kServer, std::move(server_driver));
-    client = Channel::create(*bus, EndpointRole::kClient, std::move(client_driver));
-    ASSERT_TRUE(server->set_offer(kType, kInstance).ok());
-    ASSERT_TRUE(client->set_target(kType, std::nullopt).ok());
-  }
-  void TearDown() override {
-    client.reset();
-    server.reset();
-    bus.reset();
-  }
-  void open_both() {
-    ASSERT_TRUE(server->enable().ok());
-    server->start();
-    ASSERT_TRUE(client->enable().ok());
-    ASSERT_TRUE(server_events->wait_for_event("post_started"));
-    ASSERT_TRUE(client_events->wait_for_event("post_started"));
-  }
-
-  std::unique_ptr<LoopbackBus> bus;
-  std::unique_ptr<Channel> server;
-  std::unique_ptr<Channel> client;
-  RecordingDriver* server_events = nullptr;
-  RecordingDriver* client_events = nullptr;
-};
+using LoopbackPair = testing::ChannelPairTest;
 
 TEST_F(LoopbackPair, OpenRunsCallbacksInOrder) {
   open_both();

@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "channel/channel_pair_for_tests.h"
 #include "channel/recording_driver_for_tests.h"
 #include "vmbkit/channel/channel.h"
 #include "vmbkit/channel/loopback_bus.h"
@@ -19,8 +20,6 @@ namespace {
 
 using testing::RecordingDriver;
 
-constexpr Guid kType = *Guid::parse("5e1f0c2a-3b4d-4e6f-8a9b-0c1d2e3f4a5b");
-constexpr Guid kInstance = *Guid::parse("6f2a1d3b-4c5e-4f7a-9b0c-1d2e3f4a5b6c");
 constexpr auto kBound = std::chrono::seconds(30);
 
 std::vector<std::byte> numbered(uint32_t value, size_t bytes) {
@@ -40,34 +39,12 @@ bool eventually(Predicate predicate) {
   return true;
 }
 
-class PollMode : public ::testing::Test {
+class PollMode : public testing::ChannelPairTest {
  protected:
-  void SetUp() override {
-    auto created = LoopbackBus::create(LoopbackBus::Options{1024, 2, 2});
-    ASSERT_TRUE(created);
-    bus = std::move(*created);
-    auto server_driver = std::make_unique<RecordingDriver>("server");
-    auto client_driver = std::make_unique<RecordingDriver>("client");
-    server_events = server_driver.get();
-    client_events = client_driver.get();
-    server = Channel::create(*bus, EndpointRole::kServer, std::move(server_driver));
-    client = Channel::create(*bus, EndpointRole::kClient, std::move(client_driver));
-    ASSERT_TRUE(server->set_offer(kType, kInstance).ok());
-    ASSERT_TRUE(client->set_target(kType, std::nullopt).ok());
-  }
-  void TearDown() override {
-    client.reset();
-    server.reset();
-    bus.reset();
-  }
   void open_both(bool server_polls, bool client_polls) {
     ASSERT_TRUE(server->set_polling(server_polls).ok());
     ASSERT_TRUE(client->set_polling(client_polls).ok());
-    ASSERT_TRUE(server->enable().ok());
-    server->start();
-    ASSERT_TRUE(client->enable().ok());
-    ASSERT_TRUE(server_events->wait_for_event("post_started"));
-    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+    ChannelPairTest::open_both();
   }
   // `count` synchronous requests of 32 bytes, each answered with its own payload.
   void round_trips(uint32_t count) {
@@ -82,12 +59,6 @@ class PollMode : public ::testing::Test {
       ASSERT_EQ(reply, request) << "request " << i;
     }
   }
-
-  std::unique_ptr<LoopbackBus> bus;
-  std::unique_ptr<Channel> server;
-  std::unique_ptr<Channel> client;
-  RecordingDriver* server_events = nullptr;
-  RecordingDriver* client_events = nullptr;
 };
 
 TEST_F(PollMode, SetOnlyWhileDisabled) {
