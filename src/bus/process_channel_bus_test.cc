@@ -155,10 +155,13 @@ TEST_F(ProcessChannelBusTest, ServerDisableRescindsAndTheClientCloses) {
   open_both();
   server_->disable();
   ASSERT_TRUE(client_events_->wait_for_event("closed"));
-  // Enabled again, the server offers anew and the client (re-enabled) finds it.
+  // Enabled again, the server offers anew and the client (re-enabled) finds it. The client is
+  // disabled before the new offer exists: disabling it while it is already opening the new
+  // offer and enabling it again at once can be refused by the host (the stale open's close
+  // reaches the host after the new OPENCHANNEL), a known bug in docs/reliability.md §5.
+  client_->disable();
   ASSERT_TRUE(server_->enable().ok());
   server_->start();
-  client_->disable();
   ASSERT_TRUE(client_->enable().ok());
   ASSERT_TRUE(client_events_->wait_for_event("opened", 2)) << [&] {
     std::string log;
