@@ -222,6 +222,16 @@ void GuestChannelBus::open(Channel* client, uint64_t generation, wire::OfferChan
     return;
   }
   if (!connection) {
+    const auto offers = client_->offers();
+    const bool still_offered = std::any_of(offers.begin(), offers.end(), [&](const auto& each) {
+      return each.child_relid == offer.child_relid;
+    });
+    if (!still_offered) {
+      // The host rescinded the offer while we opened it (its refusal follows the rescind on the
+      // socket, so the offer is gone by now): not the driver's failure; wait for the next one.
+      try_open_locked(*endpoint);
+      return;
+    }
     client->deliver_open_result(resources.status(), nullptr);
     return;
   }
@@ -257,7 +267,9 @@ void GuestChannelBus::finish_close(const std::shared_ptr<Link>& link) {
   }
 }
 
-void GuestChannelBus::close_connection(Channel& channel) {
+void GuestChannelBus::close_connection(Channel& channel, const ChannelConnection* /*connection*/) {
+  // A client's endpoint opens again only after the channel re-enabled (after this close), so
+  // the endpoint's link is the one closing.
   std::shared_ptr<Link> link;
   {
     const std::lock_guard lock(mutex_);
@@ -269,7 +281,7 @@ void GuestChannelBus::close_connection(Channel& channel) {
 }
 
 void GuestChannelBus::disconnect(Channel& client) {
-  close_connection(client);
+  close_connection(client, nullptr);
   const std::lock_guard lock(mutex_);
   std::erase_if(endpoints_, [&](const Endpoint& endpoint) { return endpoint.client == &client; });
 }

@@ -27,8 +27,9 @@ struct HostChannelBus::Link {
   UniqueFd signal_guest;
   UniqueFd guest_signals;
   uint64_t watch = 0;
-  std::mutex mutex;           // guards `server`
-  Channel* server = nullptr;  // null once this side let go
+  const ChannelConnection* connection = nullptr;  // the server's end, compared only
+  std::mutex mutex;                               // guards `server`
+  Channel* server = nullptr;                      // null once this side let go
 };
 
 struct HostChannelBus::Mapping {
@@ -165,10 +166,13 @@ void HostChannelBus::unmap_all_locked(Offer& offer) {
   }
 }
 
-void HostChannelBus::close_connection(Channel& channel) {
+void HostChannelBus::close_connection(Channel& channel, const ChannelConnection* connection) {
   const std::lock_guard lock(mutex_);
   Offer* offer = find_locked(channel);
   if (offer == nullptr || !offer->link) return;  // the guest closed first, or never opened
+  // The guest closed `connection` (channel_closed detached it) and has opened the offer again
+  // before the channel's close sequence ran: the newer link is not this close's to end.
+  if (connection != nullptr && offer->link->connection != connection) return;
   detach_locked(*offer);
   // The host side ended a channel the guest still has open. VMBus has no host-side close: the
   // offer is rescinded (the guest sees the device removed) and made again under a new relid,
@@ -206,6 +210,7 @@ Status HostChannelBus::channel_opened(HostChannelResources resources) {
   auto connection =
       std::make_unique<Connection>(link, std::move(resources.outgoing_ring),
                                    std::move(resources.incoming_ring), found->message.if_instance);
+  link->connection = connection.get();
   const PartitionId partition = resources.partition;
   const Relid relid = resources.relid;
   // Under the bus mutex: the channel cannot be rescinded and destroyed meanwhile.

@@ -271,7 +271,7 @@ void Channel::handle_open_result(Event& event) {
   if (!status.ok()) {
     open.reset();
     event.connection.reset();
-    bus_->close_connection(*this);  // the server sees the guest close
+    bus_->close_connection(*this, nullptr);  // the server sees the guest close
     return;
   }
   bool run;
@@ -341,7 +341,7 @@ void Channel::run_close_sequence() {
     // A server stays offered (a guest may open it again); a client is Disabled.
     connection_ = is_server() ? Connection::kEnabled : Connection::kDisabled;
   }
-  bus_->close_connection(*this);
+  bus_->close_connection(*this, open ? open->connection.get() : nullptr);
   dispatch_task_->schedule();  // runs the retired packets' completion routines
 }
 

@@ -213,7 +213,9 @@ void LoopbackBus::open_locked(size_t index, Channel& client) {
   });
 }
 
-void LoopbackBus::close_connection(Channel& channel) {
+void LoopbackBus::close_connection(Channel& channel, const ChannelConnection* /*connection*/) {
+  // An offer stays in use until both sides let go, so no newer link of `channel` can exist
+  // while the old one is closing: the link is found by channel alone.
   const std::lock_guard lock(mutex_);
   for (auto it = links_.begin(); it != links_.end(); ++it) {
     const std::shared_ptr<Link>& link = *it;
@@ -321,7 +323,7 @@ void LoopbackBus::unmap_gpadl(Channel& server, uint32_t handle) {
 }
 
 void LoopbackBus::rescind(Channel& server) {
-  close_connection(server);  // normally done already by the channel's close sequence
+  close_connection(server, nullptr);  // normally done already by the channel's close sequence
   const std::lock_guard lock(mutex_);
   offers_.erase(std::remove_if(offers_.begin(), offers_.end(),
                                [&](const Offer& offer) { return offer.server == &server; }),
@@ -329,7 +331,7 @@ void LoopbackBus::rescind(Channel& server) {
 }
 
 void LoopbackBus::disconnect(Channel& client) {
-  close_connection(client);  // also detaches a client whose open is still in progress
+  close_connection(client, nullptr);  // also detaches a client whose open is still in progress
   const std::lock_guard lock(mutex_);
   waiting_clients_.erase(std::remove(waiting_clients_.begin(), waiting_clients_.end(), &client),
                          waiting_clients_.end());

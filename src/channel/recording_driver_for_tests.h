@@ -32,6 +32,7 @@ class RecordingDriver : public ChannelDriver {
   Status opened_status;  // returned from opened()
   std::function<void(Channel&, IncomingPacket&, std::span<std::byte>)> on_packet;
   std::function<void(Channel&)> on_post_started;
+  std::function<void(Channel&)> on_closed;  // after the event is recorded
 
   void process_packet(Channel& channel, IncomingPacket& packet, std::span<std::byte> payload,
                       bool external) override {
@@ -58,7 +59,10 @@ class RecordingDriver : public ChannelDriver {
     changed_.notify_all();
   }
   Status opened(Channel&) override { return record("opened"), opened_status; }
-  void closed(Channel&) override { record("closed"); }
+  void closed(Channel& channel) override {
+    record("closed");
+    if (on_closed) on_closed(channel);
+  }
   void suspend(Channel&) override { record("suspend"); }
   void started(Channel&) override { record("started"); }
   void post_started(Channel& channel) override {

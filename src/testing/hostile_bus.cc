@@ -185,7 +185,7 @@ Status HostileBus::connect(Channel& client) {
   return open_locked(client, *victim);
 }
 
-void HostileBus::close_connection(Channel& channel) {
+void HostileBus::close_connection(Channel& channel, const ChannelConnection* connection) {
   {
     const std::lock_guard lock(mutex_);
     if (Victim* victim = find_locked(channel); victim != nullptr) {
@@ -193,7 +193,7 @@ void HostileBus::close_connection(Channel& channel) {
       return;
     }
   }
-  inner_->close_connection(channel);
+  inner_->close_connection(channel, connection);
 }
 
 void HostileBus::rescind(Channel& server) {

@@ -60,7 +60,7 @@ class GuestChannelBus final : public ChannelBus, private BusClientHandler {
   void delete_gpadl(Channel& client, uint32_t handle) override;
   Result<PMDL> map_gpadl(Channel& server, uint32_t handle, bool read_only) override;
   void unmap_gpadl(Channel& server, uint32_t handle) override;
-  void close_connection(Channel& channel) override;
+  void close_connection(Channel& channel, const ChannelConnection* connection) override;
 
  private:
   struct Link;

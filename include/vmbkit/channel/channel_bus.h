@@ -83,8 +83,11 @@ class ChannelBus {
   virtual void unmap_gpadl(Channel& server, uint32_t handle) = 0;
 
   // Either endpoint: its side of the open connection ends (Disable, a failed open, a channel
-  // failure). The peer receives Channel::deliver_peer_closed. Idempotent.
-  virtual void close_connection(Channel& channel) = 0;
+  // failure). The peer receives Channel::deliver_peer_closed. Idempotent. `connection` is the
+  // one the channel is closing, or null for whatever it has (an open in progress included); a
+  // bus whose peer already ended that connection leaves alone a newer one the peer has opened
+  // meanwhile (the channel only learns of the old one's end later, from its event queue).
+  virtual void close_connection(Channel& channel, const ChannelConnection* connection) = 0;
 };
 
 }  // namespace vmb

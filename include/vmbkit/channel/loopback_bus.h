@@ -47,7 +47,7 @@ class LoopbackBus final : public ChannelBus {
   Status connect(Channel& client) override;
   void disconnect(Channel& client) override;
   std::shared_ptr<const GuestMemoryMapping> guest_memory() override { return memory_->mapping(); }
-  void close_connection(Channel& channel) override;
+  void close_connection(Channel& channel, const ChannelConnection* connection) override;
   Result<uint32_t> create_gpadl(Channel& client, GpaRanges ranges, bool read_only) override;
   void delete_gpadl(Channel& client, uint32_t handle) override;
   Result<PMDL> map_gpadl(Channel& server, uint32_t handle, bool read_only) override;
