@@ -54,6 +54,7 @@ Channel::~Channel() {
   passive_task_.reset();
   dispatch_task_->close();
   dispatch_task_.reset();
+  if (polling_.load(std::memory_order_relaxed)) WorkerPool::add_polled_channels(-1);
   for (void* memory : pooled_packet_memory_) {
     static_cast<PacketObject*>(memory)->invalidate();
     ::operator delete(memory);
@@ -171,7 +172,9 @@ Status Channel::set_sub_channel_index(uint16_t index) {
 
 Status Channel::set_polling(bool enable) {
   VMBKIT_REQUIRE_DISABLED();
-  polling_.store(enable, std::memory_order_relaxed);
+  if (polling_.exchange(enable, std::memory_order_relaxed) != enable) {
+    WorkerPool::add_polled_channels(enable ? 1 : -1);
+  }
   return {};
 }
 

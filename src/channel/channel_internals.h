@@ -21,7 +21,7 @@ namespace vmb {
 
 // One step of a busy-poll loop (`spins`: steps so far). No yield: under CFS a spinner that
 // yields waits behind every CPU-bound thread (measured: 3x slower round trips when loaded); the
-// poll window and the back-off (Channel::kPollBackoff) bound the spinning instead.
+// poll window and the back-off (PollBackoff) bound the spinning instead.
 inline void poll_pause(uint32_t /*spins*/) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();

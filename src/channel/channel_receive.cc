@@ -129,18 +129,19 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     if (poll) {
       poll = false;
       bool found = false;
-      const bool allowed = poll_allowed();
+      const bool allowed = poll_backoff_.allowed();
       const auto until = Deadline::Clock::now() + kPollWindow;
       for (uint32_t spins = 1; allowed; ++spins) {
         if (open.incoming.has_data()) {
           found = true;
+          poll_backoff_.hit();
           break;
         }
         // Other dispatch work (routines, queued sends, a stop) is waiting: let that run do it;
         // the ring stays masked and the next run drains it.
         if (dispatch_task_->rerun_pending()) break;
         if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
-          poll_missed();
+          poll_backoff_.missed();
           break;
         }
         poll_pause(spins);
@@ -248,13 +249,6 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
   }
   if (batch != 0 && !passive) driver_->processing_complete(*this, batch);
   if (more) dispatch_task_->schedule();
-}
-
-bool Channel::poll_allowed() {
-  const uint32_t left = poll_backoff_.load(std::memory_order_relaxed);
-  if (left == 0) return true;
-  poll_backoff_.store(left - 1, std::memory_order_relaxed);  // racy on purpose: a heuristic
-  return false;
 }
 
 void Channel::signal_from_drain(OpenState& open) {

@@ -74,7 +74,7 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       // Poll mode: wait on the incoming ring itself for a while (not from inside one of this
       // channel's callbacks: the drain would nest in a delivery of the same channel).
       if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this) &&
-          poll_allowed()) {
+          poll_backoff_.allowed()) {
         auto until = Deadline::Clock::now() + kPollWindow;
         if (!deadline.is_infinite() && !deadline.is_immediate()) {
           until = std::min(until, deadline.time_point());
@@ -114,7 +114,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   std::shared_ptr<OpenState> open;
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
-      poll_missed();
+      poll_backoff_.missed();
       break;
     }
     if (!owned) {
@@ -143,6 +143,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
     }
     poll_pause(spins);
   }
+  if (waiter.done()) poll_backoff_.hit();
   if (!owned) return;
   // Leave the ring as an idle channel has it: unmasked, so the peer signals the next packet
   // (rule A), and drained by the task if one slipped in.

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <cassert>
 
 namespace vmb {
@@ -104,7 +105,15 @@ void WorkerPool::start_thread_locked() {
   pthread_setname_np(threads_.back().native_handle(), label.c_str());
 }
 
-void WorkerPool::push(SerialTask* task) {
+namespace {
+std::atomic<int> polled_channels{0};
+}  // namespace
+
+void WorkerPool::add_polled_channels(int delta) {
+  polled_channels.fetch_add(delta, std::memory_order_relaxed);
+}
+
+void WorkerPool::push(SerialTask* task, bool requeue) {
   {
     const std::lock_guard lock(mutex_);
     if ((task->state_.load(std::memory_order_acquire) & SerialTask::kClosed) != 0 || stopping_) {
@@ -124,7 +133,8 @@ void WorkerPool::push(SerialTask* task) {
     if (kind_ == Kind::kElastic && queued > idle_ && threads_.size() < kMaximumElasticThreads) {
       start_thread_locked();
     }
-    if (sleeping_ == 0) return;  // a spinning thread will see queued_
+    // A spinning thread will see queued_; a requeue is taken by the thread that pushed it.
+    if (sleeping_ == 0 || requeue) return;
   }
   wake_.notify_one();
 }
@@ -156,7 +166,9 @@ SerialTask* WorkerPool::pop_or_wait() {
     ++idle_;
     lock.unlock();
     // Spin briefly: a task scheduled within microseconds is picked up without a futex wake.
-    for (uint32_t i = 0; i < kSpinIterations; ++i) {
+    const uint32_t spins =
+        polled_channels.load(std::memory_order_relaxed) > 0 ? 0 : kSpinIterations;
+    for (uint32_t i = 0; i < spins; ++i) {
       if (queued_.load(std::memory_order_relaxed) != 0) break;
       cpu_relax();
     }
@@ -194,7 +206,7 @@ void SerialTask::execute() {
     }
   }
   lock.unlock();
-  pool.push(this);  // scheduled again while running: run again, after others queued meanwhile
+  pool.push(this, true);  // scheduled again while running: run again, after others queued
 }
 
 }  // namespace vmb

@@ -255,4 +255,12 @@ int run_suite(const SuiteOptions& options, BenchReport& report) {
   return suite.failed ? 1 : 0;
 }
 
+int run_round_trips(const SuiteOptions& options, BenchReport& report) {
+  SuiteState suite{options, report, {}, {}, false};
+  report_machine(report);
+  round_trip_section(suite);
+  targets_section(suite);
+  return suite.failed ? 1 : 0;
+}
+
 }  // namespace vmb::bench

@@ -33,6 +33,9 @@ SuiteOptions suite_options(bool quick);
 // check or a call went wrong); a missed target is reported, not an error.
 int run_suite(const SuiteOptions& options, BenchReport& report);
 
+// The round-trip section alone, with its target (vmbkit-bench round-trip).
+int run_round_trips(const SuiteOptions& options, BenchReport& report);
+
 // Prints the machine line (CPU model, CPUs, kernel, load average).
 void report_machine(BenchReport& report);
 

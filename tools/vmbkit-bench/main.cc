@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // vmbkit-bench's command line (CLI11): with no command, the full run of bench_suite.h (tables,
 // or JSON lines with --json; --quick for CI); `ring`, the bare ring alone with one JSON line
-// per run; `soak`, the reliability soak (soak_command.h). Exit status: 0 every case ran, 1 usage
-// error or a case failed (a data check or a call went wrong; for `soak`, anything lost,
-// duplicated or corrupted). Missed targets are reported, never an exit status: timing is not a
-// test.
+// per run; `round-trip`, the round-trip section alone (spin, eventfd, pipe, socketpair,
+// vmbkit event and poll mode) with its target; `soak`, the reliability soak (soak_command.h). Exit
+// status: 0 every case ran, 1 usage error or a case failed (a data check or a call went wrong; for
+// `soak`, anything lost, duplicated or corrupted). Missed targets are reported, never an exit
+// status: timing is not a test.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -93,14 +94,24 @@ int run_ring(const Arguments& arguments) {
   return 0;
 }
 
-int run_all(const Arguments& arguments) {
+SuiteOptions options_of(const Arguments& arguments) {
   SuiteOptions options = suite_options(arguments.quick);
   if (arguments.seconds > 0)
     options.timing.run_time = std::chrono::duration<double>(arguments.seconds);
   if (arguments.rounds > 0) options.timing.rounds = arguments.rounds;
   options.ring_kib = arguments.ring_kib;
+  options.round_trip_payload = arguments.payload;
+  return options;
+}
+
+int run_all(const Arguments& arguments) {
   BenchReport report(stdout, arguments.json);
-  return run_suite(options, report);
+  return run_suite(options_of(arguments), report);
+}
+
+int run_round_trip_command(const Arguments& arguments) {
+  BenchReport report(stdout, arguments.json);
+  return run_round_trips(options_of(arguments), report);
 }
 
 }  // namespace
@@ -141,6 +152,19 @@ int run_command_line(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   ring->add_flag("--json", arguments.json, "One JSON object per line");
 
+  CLI::App* round_trip = app.add_subcommand(
+      "round-trip",
+      "Synchronous request round trips alone: the spin, eventfd, pipe and socketpair baselines, "
+      "vmbkit in event and in poll mode, and the poll-mode target");
+  round_trip->add_option("--payload", arguments.payload, "Payload bytes each way (default 64)")
+      ->check(CLI::Range(1u, 4096u));
+  round_trip->add_option("--seconds", arguments.seconds, "Seconds per sample")
+      ->check(CLI::Range(0.001, 60.0));
+  round_trip->add_option("--rounds", arguments.rounds, "Samples per case; the median is reported")
+      ->check(CLI::Range(1, 100));
+  round_trip->add_flag("--json", arguments.json, "One JSON object per line");
+  round_trip->add_flag("--quick", arguments.quick, "Short samples, one round (CI)");
+
   SoakArguments soak_arguments;
   CLI::App* soak = add_soak_command(app, &soak_arguments);
   try {
@@ -150,6 +174,7 @@ int run_command_line(int argc, char** argv) {
   }
   if (ring->parsed()) return run_ring(arguments);
   if (soak->parsed()) return run_soak_command(soak_arguments);
+  if (round_trip->parsed()) return run_round_trip_command(arguments);
   return run_all(arguments);
 }
 

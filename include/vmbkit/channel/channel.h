@@ -35,6 +35,7 @@
 #include "vmbkit/channel/deadline.h"
 #include "vmbkit/channel/incoming_packet.h"
 #include "vmbkit/channel/packet_object.h"
+#include "vmbkit/channel/poll_backoff.h"
 #include "vmbkit/channel/transaction_table.h"
 #include "vmbkit/channel/worker_pool.h"
 #include "vmbkit/memory/gpa_ranges.h"
@@ -211,11 +212,9 @@ class Channel {
   void deliver_signal();
 
   // How long a polled channel keeps polling an empty ring, and a polling synchronous request
-  // its ring, before falling back to waiting for a signal.
+  // its ring, before falling back to waiting for a signal (PollBackoff decides when windows
+  // that keep missing stop being tried for a while).
   static constexpr std::chrono::microseconds kPollWindow{50};
-  // After a poll window passed in vain, this many waits skip polling (the peer is slow or the
-  // machine is oversubscribed: spinning would only take CPU from the thread we wait for).
-  static constexpr uint32_t kPollBackoff = 16;
 
  private:
   class DispatchTask;
@@ -280,9 +279,6 @@ class Channel {
   // A polled synchronous request: polls the incoming ring for the completion until `waiter`
   // is done, `until` passes or the drain cannot be had. Called without mutex_.
   void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until);
-  // Poll back-off (kPollBackoff): whether this wait may poll, and a window that passed in vain.
-  bool poll_allowed();
-  void poll_missed() { poll_backoff_.store(kPollBackoff, std::memory_order_relaxed); }
   void handle_completion_packet(std::span<std::byte> payload, uint64_t id);
   void signal_from_drain(OpenState& open);
   // One-writer counter: a relaxed load and store (no locked instruction).
@@ -343,8 +339,8 @@ class Channel {
 
   std::atomic<bool> polling_{false};  // set only while Disabled
   std::atomic<bool> drain_owned_{false};
-  std::atomic<bool> drain_rerun_{false};   // the dispatch task found the drain owned
-  std::atomic<uint32_t> poll_backoff_{0};  // waits left that skip polling (a heuristic)
+  std::atomic<bool> drain_rerun_{false};  // the dispatch task found the drain owned
+  PollBackoff poll_backoff_;              // when polling stops for a while (a heuristic)
   // Statistics: tx_* under mutex_ (written with the send path), rx_* by the drain's owner.
   Counter tx_packets_;
   Counter tx_bytes_;

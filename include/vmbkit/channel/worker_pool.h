@@ -89,12 +89,20 @@ class WorkerPool {
 
   // Elastic pools never grow past this many threads.
   static constexpr uint32_t kMaximumElasticThreads = 256;
-  // Polls of the queue an idle thread makes before it sleeps.
+  // Polls of the queue an idle thread makes before it sleeps, unless polled channels exist.
   static constexpr uint32_t kSpinIterations = 2000;
+
+  // Channels in busy-poll mode in this process (Channel::set_polling). While there are any,
+  // idle pool threads sleep at once instead of spinning: the polling threads already keep
+  // CPUs busy, and a spinning idle thread would take a CPU from the thread being polled for
+  // (on a 2-CPU machine that turned poll windows into misses).
+  static void add_polled_channels(int delta);
 
  private:
   friend class SerialTask;
-  void push(SerialTask* task);
+  // Queues a task. `requeue`: the pool thread that ran it pushes it again and goes straight
+  // back for work, so no sleeping thread needs a wake-up for it.
+  void push(SerialTask* task, bool requeue = false);
   void worker_loop();
   SerialTask* pop_or_wait();
   void start_thread_locked();
