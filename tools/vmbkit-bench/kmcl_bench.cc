@@ -199,14 +199,15 @@ Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> r
   if (!pair) return failed(error);
   std::vector<std::byte> request(payload, std::byte{0x5A});
   std::vector<std::byte> reply(options.reply_bytes);
+  VMBCHANNEL const client = pair->client();
   Sample sample;
   const auto start = std::chrono::steady_clock::now();
   while (sample.ok) {
     for (int i = 0; i < 64; ++i) {
       UINT32 size = static_cast<UINT32>(reply.size());
       const NTSTATUS status = VmbChannelSendSynchronousRequest(
-          pair->client(), request.data(), payload, nullptr,
-          VMBUS_CHANNEL_FORMAT_FLAG_WAIT_FOR_COMPLETION, reply.data(), &size, nullptr);
+          client, request.data(), payload, nullptr, VMBUS_CHANNEL_FORMAT_FLAG_WAIT_FOR_COMPLETION,
+          reply.data(), &size, nullptr);
       if (status != STATUS_SUCCESS || size != reply.size()) {
         return failed(std::string("VmbChannelSendSynchronousRequest: ") + VmbKitStatusName(status));
       }
