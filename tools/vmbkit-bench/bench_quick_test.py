@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """vmbkit-bench on the built binary: `--quick --json` runs every section and prints one valid
 JSON object per line with the fields scripts rely on; `ring --json` prints exactly the issue's
-line; bad options are usage errors. Checks shapes, never speeds: timing is not a test.
+line; `round-trip` runs that section alone; bad options are usage errors. Checks shapes, never speeds: timing is not a test.
 Usage: bench_quick_test.py VMBKIT_BENCH"""
 
 import json
@@ -82,6 +82,28 @@ class Quick(unittest.TestCase):
         for target in targets.values():
             self.assertIn("limit", target)
             self.assertEqual("met" in target, target["measured"])
+
+
+class RoundTrip(unittest.TestCase):
+    def test_round_trips_alone_with_the_payload_asked_for(self):
+        result = run("round-trip", "--payload", "128", "--json", "--seconds", "0.05", "--rounds",
+                     "1")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        rows = json_lines(result.stdout)
+        self.assertEqual({row["bench"] for row in rows}, {"machine", "round_trip", "target"})
+        transports = {r["transport"]: r for r in rows if r["bench"] == "round_trip"}
+        self.assertEqual(set(transports), {"spin", "eventfd", "pipe", "socketpair",
+                                           "vmbkit-sync-event", "vmbkit-sync-poll"})
+        for row in transports.values():
+            self.assertEqual(row["payload"], 128)
+            self.assertTrue(positive(row["ns"]), row)
+        targets = [r for r in rows if r["bench"] == "target"]
+        self.assertEqual([t["name"] for t in targets], ["sync_round_trip_poll_vs_spin"])
+
+    def test_bad_payload_is_a_usage_error(self):
+        result = run("round-trip", "--payload", "0")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertNotEqual(result.stderr, "")
 
 
 class Ring(unittest.TestCase):
