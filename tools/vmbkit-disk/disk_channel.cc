@@ -33,7 +33,6 @@ std::unique_ptr<DiskChannel> DiskChannel::open(PDEVICE_OBJECT bus, uint8_t index
     return nullptr;
   }
   std::unique_ptr<DiskChannel> channel(new DiskChannel(handle, index));
-  const GUID instance = channel_instance(index);
   VMB_CHANNEL_STATE_CHANGE_CALLBACKS callbacks;
   VMB_CHANNEL_STATE_CHANGE_CALLBACKS_INIT(&callbacks);
   callbacks.EvtChannelPostStarted = &DiskChannel::post_started;
@@ -47,9 +46,10 @@ std::unique_ptr<DiskChannel> DiskChannel::open(PDEVICE_OBJECT bus, uint8_t index
     }
   };
   VmbChannelSetPointer(handle, channel.get());
-  step(VmbClientChannelInitSetTargetPnp(handle, &kInterfaceType, &instance,
+  step(VmbClientChannelInitSetTargetPnp(handle, &kInterfaceType, &kInstance,
                                         &DiskChannel::pnp_failure),
        "VmbClientChannelInitSetTargetPnp");
+  step(VmbKitChannelInitSetSubChannelIndex(handle, index), "VmbKitChannelInitSetSubChannelIndex");
   step(VmbClientChannelInitSetRingBufferPageCount(handle, kRingPages, kRingPages),
        "VmbClientChannelInitSetRingBufferPageCount");
   step(VmbChannelInitSetMaximumPacketSize(handle, kMaximumMessageBytes),

@@ -22,18 +22,12 @@ namespace vmb::disk {
 // {5c6f8a38-2f41-4d6e-9a1b-7d3e0c52b9a4}.
 inline constexpr GUID kInterfaceType = {
     0x5c6f8a38, 0x2f41, 0x4d6e, {0x9a, 0x1b, 0x7d, 0x3e, 0x0c, 0x52, 0xb9, 0xa4}};
-// The primary channel's instance {0d9e4c21-7b3a-4f58-8c6d-2e1f0a9b3c00}. KMCL V1 cannot set an
-// offer's sub-channel index, so subchannel i (1..kMaximumSubchannels) is offered as a channel
-// of the same type whose instance is this GUID with its last byte set to i.
-inline constexpr GUID kPrimaryInstance = {
+// The disk's instance {0d9e4c21-7b3a-4f58-8c6d-2e1f0a9b3c00}. Every channel of the disk is
+// offered with this type and instance; subchannel i (1..kMaximumSubchannels) carries
+// sub_channel_index i in its offer, set on both sides with VmbKitChannelInitSetSubChannelIndex
+// (KMCL V1 has no call for it; docs/kmcl.md "Sub-channels").
+inline constexpr GUID kInstance = {
     0x0d9e4c21, 0x7b3a, 0x4f58, {0x8c, 0x6d, 0x2e, 0x1f, 0x0a, 0x9b, 0x3c, 0x00}};
-
-// The instance GUID of channel `index` (0 = primary, 1.. = subchannels).
-constexpr GUID channel_instance(uint8_t index) {
-  GUID instance = kPrimaryInstance;
-  instance.Data4[7] = index;
-  return instance;
-}
 
 // Version 1.0: major in the high 16 bits. A server answers kOpen with the version it speaks
 // if the major numbers match, else STATUS_REVISION_MISMATCH.

@@ -107,7 +107,8 @@ NTSTATUS DiskServer::offer_locked(uint8_t index) {
   auto step = [&status](NTSTATUS result) {
     if (status == STATUS_SUCCESS) status = result;
   };
-  step(VmbServerChannelInitSetTargetInterfaceId(channel, kInterfaceType, channel_instance(index)));
+  step(VmbServerChannelInitSetTargetInterfaceId(channel, kInterfaceType, kInstance));
+  if (status == STATUS_SUCCESS) step(VmbKitChannelInitSetSubChannelIndex(channel, index));
   if (status == STATUS_SUCCESS)
     step(VmbChannelInitSetMaximumPacketSize(channel, kMaximumMessageBytes));
   if (status == STATUS_SUCCESS) {
