@@ -44,7 +44,7 @@ class PollMode : public testing::ChannelPairTest {
   void open_both(bool server_polls, bool client_polls) {
     ASSERT_TRUE(server->set_polling(server_polls).ok());
     ASSERT_TRUE(client->set_polling(client_polls).ok());
-    ChannelPairTest::open_both();
+    testing::ChannelPairTest::open_both();
   }
   // `count` synchronous requests of 32 bytes, each answered with its own payload.
   void round_trips(uint32_t count) {

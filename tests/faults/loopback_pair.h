@@ -1,42 +1,22 @@
 // SPDX-License-Identifier: MIT
-// LoopbackPairTest: a server and a client channel on one LoopbackBus, each with a VictimDriver,
-// for the race tests where both sides run the real channel code. Bounded waits only.
+// LoopbackPairTest: the channel tests' pair fixture (channel/channel_pair_for_tests.h) with a
+// VictimDriver on each side, for the race tests where both sides run the real channel code:
+// held packets are released before the pair goes, and a synchronous echo round trip checks
+// the pair still works. Bounded waits only.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <memory>
+#include <vector>
 
+#include "channel/channel_pair_for_tests.h"
 #include "hostile_fixture.h"
-#include "vmbkit/channel/loopback_bus.h"
 
 namespace vmb::testing {
 
-class LoopbackPairTest : public ::testing::Test {
+class LoopbackPairTest : public BasicChannelPairTest<VictimDriver> {
  protected:
-  void SetUp() override {
-    auto created = LoopbackBus::create(LoopbackBus::Options{1024, 2, 2});
-    ASSERT_TRUE(created);
-    bus = std::move(*created);
-    ASSERT_NO_FATAL_FAILURE(make_pair());
-  }
-  void TearDown() override {
-    release_pair();
-    bus.reset();
-  }
-  // Replaces the pair with two new, Disabled channels (and new drivers).
-  void make_pair() {
-    release_pair();
-    auto server_driver = std::make_unique<VictimDriver>("server");
-    auto client_driver = std::make_unique<VictimDriver>("client");
-    server_events = server_driver.get();
-    client_events = client_driver.get();
-    server = Channel::create(*bus, EndpointRole::kServer, std::move(server_driver));
-    client = Channel::create(*bus, EndpointRole::kClient, std::move(client_driver));
-    ASSERT_TRUE(server->set_offer(kVictimType, kVictimInstance).ok());
-    ASSERT_TRUE(client->set_target(kVictimType, std::nullopt).ok());
-  }
-  void release_pair() {
+  void release_pair() override {
     // A test that failed half-way may leave packets held: Disable would wait for them.
     for (auto [channel, events] :
          {std::pair{server.get(), server_events}, std::pair{client.get(), client_events}}) {
@@ -44,16 +24,7 @@ class LoopbackPairTest : public ::testing::Test {
       events->set_mode(VictimDriver::Mode::kEcho);
       for (IncomingPacket* packet : events->take_held()) channel->complete(*packet, {});
     }
-    client.reset();
-    server.reset();
-  }
-  // Enables both (again) and waits until both run: `opens` counts the opens so far.
-  void open_both(size_t opens = 1) {
-    ASSERT_TRUE(server->enable().ok());
-    server->start();
-    ASSERT_TRUE(client->enable().ok());
-    ASSERT_TRUE(server_events->wait_for_event("post_started", opens));
-    ASSERT_TRUE(client_events->wait_for_event("post_started", opens));
+    BasicChannelPairTest::release_pair();
   }
   // A synchronous echo round trip from the client.
   void expect_round_trip() {
@@ -65,12 +36,6 @@ class LoopbackPairTest : public ::testing::Test {
     EXPECT_EQ(result.status, STATUS_SUCCESS);
     EXPECT_EQ(reply, request);
   }
-
-  std::unique_ptr<LoopbackBus> bus;
-  std::unique_ptr<Channel> server;
-  std::unique_ptr<Channel> client;
-  VictimDriver* server_events = nullptr;
-  VictimDriver* client_events = nullptr;
 };
 
 }  // namespace vmb::testing
