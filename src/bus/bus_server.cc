@@ -242,6 +242,7 @@ void ServerPartition::open_requested(const HostOpenRequest& request, UniqueFd gu
   resources->partition = id;
   resources->relid = request.relid;
   resources->open_id = request.open_id;
+  resources->ring_gpadl = request.ring_gpadl;
   resources->target_vp = request.target_vp;
   resources->user_data = request.user_data;
   resources->guest_memory = memory;

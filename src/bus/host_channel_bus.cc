@@ -32,6 +32,34 @@ struct HostChannelBus::Link {
   Channel* server = nullptr;                      // null once this side let go
 };
 
+struct HostChannelBus::RingPins {
+  std::mutex mutex;
+  BusServer* server = nullptr;  // null once the bus is going
+};
+
+// The open's ring GPADL, mapped (BusServer::map_gpadl) for as long as the server's connection
+// exists: the guest's GPADL_TEARDOWN of the rings, and so its reuse of the pages, waits for the
+// server's close sequence to let go of the rings, not only for the guest's CLOSECHANNEL (a
+// quick re-open could otherwise hand the old rings' pages to a new connection while the old
+// one still writes to them).
+class HostChannelBus::RingPin {
+ public:
+  RingPin(std::shared_ptr<RingPins> pins, PartitionId partition, Relid relid, GpadlHandle handle)
+      : pins_(std::move(pins)), partition_(partition), relid_(relid), handle_(handle) {}
+  RingPin(const RingPin&) = delete;
+  RingPin& operator=(const RingPin&) = delete;
+  ~RingPin() {
+    const std::lock_guard lock(pins_->mutex);
+    if (pins_->server != nullptr) pins_->server->unmap_gpadl(partition_, relid_, handle_);
+  }
+
+ private:
+  std::shared_ptr<RingPins> pins_;
+  PartitionId partition_;
+  Relid relid_;
+  GpadlHandle handle_;
+};
+
 struct HostChannelBus::Mapping {
   PartitionId partition{};  // the guest and relid the GPADL belongs to
   Relid relid{};
@@ -40,8 +68,10 @@ struct HostChannelBus::Mapping {
 
 class HostChannelBus::Connection final : public ChannelConnection {
  public:
-  Connection(std::shared_ptr<Link> link, RingMapping outgoing, RingMapping incoming, Guid instance)
+  Connection(std::shared_ptr<Link> link, std::unique_ptr<RingPin> pin, RingMapping outgoing,
+             RingMapping incoming, Guid instance)
       : link_(std::move(link)),
+        pin_(std::move(pin)),
         outgoing_(std::move(outgoing)),
         incoming_(std::move(incoming)),
         instance_(instance) {}
@@ -66,6 +96,7 @@ class HostChannelBus::Connection final : public ChannelConnection {
     return ring::RingView{memory.control, memory.data, memory.data_size, memory.data_doubled};
   }
   std::shared_ptr<Link> link_;
+  std::unique_ptr<RingPin> pin_;  // released after the ring mappings below
   RingMapping outgoing_;
   RingMapping incoming_;
   Guid instance_;
@@ -85,10 +116,16 @@ Result<std::unique_ptr<HostChannelBus>> HostChannelBus::listen(const std::string
   auto server = BusServer::listen(path, *bus, options.server);
   if (!server.has_value()) return server.status();
   bus->server_ = std::move(server.value());
+  bus->ring_pins_ = std::make_shared<RingPins>();
+  bus->ring_pins_->server = bus->server_.get();
   return bus;
 }
 
 HostChannelBus::~HostChannelBus() {
+  if (ring_pins_) {
+    const std::lock_guard lock(ring_pins_->mutex);
+    ring_pins_->server = nullptr;  // connections left over pin nothing any more
+  }
   {
     const std::lock_guard lock(mutex_);
     if (!offers_.empty()) log_message(LogLevel::kError, "host bus closed with channels enabled");
@@ -206,9 +243,17 @@ Status HostChannelBus::channel_opened(HostChannelResources resources) {
     if (raw->server != nullptr) raw->server->deliver_signal();
   });
   if (link->watch == 0) return Status{STATUS_INSUFFICIENT_RESOURCES};
+  // The rings stay pinned until the connection is destroyed (RingPin).
+  auto pinned = server_->map_gpadl(resources.partition, resources.relid, resources.ring_gpadl);
+  if (!pinned.has_value()) {
+    pump_->unwatch(link->watch);
+    return pinned.status();
+  }
+  auto pin = std::make_unique<RingPin>(ring_pins_, resources.partition, resources.relid,
+                                       resources.ring_gpadl);
   found->link = link;
   auto connection =
-      std::make_unique<Connection>(link, std::move(resources.outgoing_ring),
+      std::make_unique<Connection>(link, std::move(pin), std::move(resources.outgoing_ring),
                                    std::move(resources.incoming_ring), found->message.if_instance);
   link->connection = connection.get();
   const PartitionId partition = resources.partition;

@@ -6,6 +6,7 @@
 // and either bus going away under open channels.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -178,6 +179,48 @@ TEST_F(ProcessChannelBusTest, AClientReopeningAtOnceFindsALiveServerEachTime) {
   for (const std::string& event : client_events_->events()) {
     EXPECT_EQ(event.find("pnp_failure"), std::string::npos) << event;
   }
+}
+
+TEST_F(ProcessChannelBusTest, AGuestReusesItsRingPagesOnlyAfterTheServerLetGoOfThem) {
+  // The guest's close waits for the ring GPADL's teardown, and the host answers it only once
+  // the server channel's connection is gone: until then the server may still touch the rings,
+  // and a guest that reused the pages for a new open would see them written.
+  std::mutex release_mutex;
+  std::condition_variable release_changed;
+  bool release = false;
+  std::atomic<bool> in_closed{false};
+  server_events_->on_closed = [&](Channel&) {
+    in_closed.store(true);
+    std::unique_lock lock(release_mutex);
+    release_changed.wait_for(lock, kTestDeadline, [&] { return release; });
+  };
+  open_both();
+  std::atomic<bool> disabled{false};
+  std::thread disabling([&] {
+    client_->disable();
+    disabled.store(true);
+  });
+  ASSERT_TRUE(server_events_->wait_for_event("closed"));
+  // The server is inside closed(), its connection still alive: the guest's Disable waits.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(disabled.load());
+  {
+    const std::lock_guard lock(release_mutex);
+    release = true;
+  }
+  release_changed.notify_all();
+  disabling.join();
+  EXPECT_TRUE(disabled.load());
+  ASSERT_TRUE(client_->enable().ok());
+  ASSERT_TRUE(client_events_->wait_for_event("post_started", 2));
+  PacketObject* packet = client_->allocate_packet();
+  ASSERT_NE(packet, nullptr);
+  ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
+  ASSERT_TRUE(client_->send(*packet, bytes_of("after reuse"), {}, kSendWaitForCompletion).ok());
+  ASSERT_TRUE(client_events_->wait_for_completions(1));
+  EXPECT_EQ(client_events_->completed()[0].status, STATUS_SUCCESS);
+  client_->free_packet(*packet);
+  EXPECT_TRUE(in_closed.load());
 }
 
 TEST_F(ProcessChannelBusTest, ServerDisableRescindsAndTheClientCloses) {

@@ -43,6 +43,7 @@ struct HostChannelResources {
   Relid relid{};
   wire::OfferChannel offer{};  // as sent to the guest
   uint32_t open_id = 0;
+  GpadlHandle ring_gpadl{};  // the GPADL the two rings are in
   uint32_t target_vp = 0;
   wire::UserDefinedData user_data{};
   std::shared_ptr<const GuestMemoryMapping> guest_memory;

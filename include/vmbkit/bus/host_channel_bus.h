@@ -60,6 +60,10 @@ class HostChannelBus final : public ChannelBus, private BusServerHandler {
  private:
   struct Link;
   class Connection;
+  // The BusServer as the server channels' connections see it: cleared (under its mutex) before
+  // the server goes, since a connection may outlive the bus.
+  struct RingPins;
+  class RingPin;
   // A GPADL the server mapped (map_gpadl .. unmap_gpadl). It outlives the link it came from:
   // the server's mapping stays valid after the guest closed or died, until the server unmaps
   // it (the chain keeps the guest's memory mapped); only then does the guest get its
@@ -91,6 +95,7 @@ class HostChannelBus final : public ChannelBus, private BusServerHandler {
   WorkerPool passive_pool_;
   std::unique_ptr<SignalPump> pump_;
   std::unique_ptr<BusServer> server_;
+  std::shared_ptr<RingPins> ring_pins_;
   std::mutex mutex_;  // offers_; held while calling into BusServer and Channel::deliver_*
   std::vector<Offer> offers_;
 };
