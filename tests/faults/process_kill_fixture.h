@@ -24,6 +24,7 @@
 namespace vmb::testing {
 
 using integration::ChildProcess;
+using integration::GatedChild;
 using integration::kProcessDeadline;
 using integration::Pipe;
 
@@ -186,19 +187,14 @@ class ProcessKill : public ::testing::Test {
     host_bus.reset();
   }
   // Forks the well-behaved guest that runs after the kill (before this process starts any
-  // thread: fork copies only the calling thread). It waits for next_go.
+  // thread: fork copies only the calling thread). It waits for its release.
   void fork_next_guest() {
-    next = std::make_unique<ChildProcess>([this] {
-      next_go.close_write();
-      if (!next_go.get()) return 1;
-      return good_guest(directory.socket_path(), 20);
-    });
+    next = std::make_unique<GatedChild>([this] { return good_guest(directory.socket_path(), 20); });
     ASSERT_TRUE(next->started());
-    next_go.close_read();
   }
   // Lets the next guest run to the end: the offer is usable again.
   void expect_next_guest_served() {
-    next_go.put(1);
+    next->release();
     EXPECT_EQ(next->exit_code(), 0);
     std::string reason;
     EXPECT_EQ(server->failure(&reason), STATUS_SUCCESS) << reason;
@@ -208,8 +204,7 @@ class ProcessKill : public ::testing::Test {
   // Reads every page of the 4-page mapping and compares it with the guest's pattern.
   static void read_mapping(PMDL mdl);
 
-  Pipe next_go;
-  std::unique_ptr<ChildProcess> next;
+  std::unique_ptr<GatedChild> next;
   bus::testing::SocketDirectory directory;
   std::unique_ptr<bus::HostChannelBus> host_bus;
   std::unique_ptr<Channel> server;

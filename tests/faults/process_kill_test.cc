@@ -14,12 +14,9 @@ namespace vmb::testing {
 // unmaps them (the mapping is the server's until unmap_gpadl, channel_bus.h).
 void ProcessKill::gpadl_mapped_when_the_guest_dies(bool use_mapping_after_death) {
   ASSERT_NO_FATAL_FAILURE(fork_next_guest());
-  Pipe go;
   Pipe mapped;  // guest → host: the server answered, so the GPADL is mapped
-  ChildProcess doomed([&] {
-    go.close_write();
+  GatedChild doomed([&] {
     mapped.close_read();
-    if (!go.get()) return 1;
     auto guest = connect_guest(directory.socket_path());
     if (!guest) return 2;
     VictimDriver* events = nullptr;
@@ -43,10 +40,9 @@ void ProcessKill::gpadl_mapped_when_the_guest_dies(bool use_mapping_after_death)
     return 7;
   });
   ASSERT_TRUE(doomed.started());
-  go.close_read();
   mapped.close_write();
   ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kMapGpadl));
-  go.put(1);
+  doomed.release();
   ASSERT_TRUE(mapped.get().has_value());
   ASSERT_TRUE(server_driver->wait_mapped());
   doomed.kill9();
@@ -80,10 +76,7 @@ namespace {
 
 TEST_F(ProcessKill, GuestKilledWhileItsOpenIsInFlight) {
   ASSERT_NO_FATAL_FAILURE(fork_next_guest());
-  Pipe go;
-  ChildProcess doomed([&] {
-    go.close_write();
-    if (!go.get()) return 1;
+  GatedChild doomed([&] {
     auto guest = connect_guest(directory.socket_path());
     if (!guest) return 2;
     auto client = Channel::create(*guest, EndpointRole::kClient, nullptr);
@@ -93,9 +86,8 @@ TEST_F(ProcessKill, GuestKilledWhileItsOpenIsInFlight) {
     return 4;
   });
   ASSERT_TRUE(doomed.started());
-  go.close_read();
   ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kEcho, false));
-  go.put(1);
+  doomed.release();
   // The server's opened() runs and is held: the guest dies with its open in flight.
   ASSERT_TRUE(server_driver->wait_opened(1));
   doomed.kill9();
@@ -118,14 +110,11 @@ TEST_F(ProcessKill, GpadlMappingStaysValidUntilUnmapAfterTheGuestDies) {
 
 TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
   ASSERT_NO_FATAL_FAILURE(fork_next_guest());
-  Pipe go;
   Pipe held;     // host → guest: the server holds all five (else the close could come first)
   Pipe closing;  // guest → host: about to disable with requests outstanding
-  ChildProcess doomed([&] {
-    go.close_write();
+  GatedChild doomed([&] {
     held.close_write();
     closing.close_read();
-    if (!go.get()) return 1;
     auto guest = connect_guest(directory.socket_path());
     if (!guest) return 2;
     VictimDriver* events = nullptr;
@@ -146,11 +135,10 @@ TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
     return 6;
   });
   ASSERT_TRUE(doomed.started());
-  go.close_read();
   held.close_read();
   closing.close_write();
   ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kHold));
-  go.put(1);
+  doomed.release();
   ASSERT_TRUE(server_driver->wait_held(5));
   held.put(1);
   ASSERT_TRUE(closing.get().has_value());
@@ -166,12 +154,9 @@ TEST_F(ProcessKill, GuestKilledWhileItTearsDown) {
 
 TEST_F(ProcessKill, GuestKilledWhileCreatingGpadls) {
   ASSERT_NO_FATAL_FAILURE(fork_next_guest());
-  Pipe go;
   Pipe looping;  // guest → host: the first GPADL went through; more follow without pause
-  ChildProcess doomed([&] {
-    go.close_write();
+  GatedChild doomed([&] {
     looping.close_read();
-    if (!go.get()) return 1;
     auto guest = connect_guest(directory.socket_path());
     if (!guest) return 2;
     VictimDriver* events = nullptr;
@@ -190,10 +175,9 @@ TEST_F(ProcessKill, GuestKilledWhileCreatingGpadls) {
     }
   });
   ASSERT_TRUE(doomed.started());
-  go.close_read();
   looping.close_write();
   ASSERT_NO_FATAL_FAILURE(start_host(ServerDriver::Mode::kEcho));
-  go.put(1);
+  doomed.release();
   ASSERT_TRUE(looping.get().has_value());
   doomed.kill9();
   ASSERT_TRUE(doomed.wait_exit().has_value());

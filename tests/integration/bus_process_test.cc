@@ -100,16 +100,10 @@ class BusProcessTest : public ::testing::Test {
 };
 
 TEST_F(BusProcessTest, AGuestProcessOpensAChannelAndExchangesTraffic) {
-  Pipe go;
-  ChildProcess guest([&] {
-    go.close_write();
-    if (!go.get()) return 1;
-    return guest_exchange(directory_.socket_path(), 500, nullptr);
-  });
+  GatedChild guest([&] { return guest_exchange(directory_.socket_path(), 500, nullptr); });
   ASSERT_TRUE(guest.started());
-  go.close_read();
   start_server();
-  go.put(1);
+  guest.release();
   std::thread echo = echo_next_channel(0);
   EXPECT_EQ(guest.exit_code(), 0);
   echo.join();
@@ -119,26 +113,16 @@ TEST_F(BusProcessTest, AGuestProcessOpensAChannelAndExchangesTraffic) {
 }
 
 TEST_F(BusProcessTest, AGuestKilledMidTransferLosesItsChannelAndMayComeBack) {
-  Pipe go;
   Pipe mid_transfer;
-  ChildProcess doomed([&] {
-    go.close_write();
+  GatedChild doomed([&] {
     mid_transfer.close_read();
-    if (!go.get()) return 1;
     return guest_exchange(directory_.socket_path(), 1'000'000'000, &mid_transfer);
   });
-  Pipe again_go;
-  ChildProcess again([&] {
-    again_go.close_write();
-    if (!again_go.get()) return 1;
-    return guest_exchange(directory_.socket_path(), 100, nullptr);
-  });
+  GatedChild again([&] { return guest_exchange(directory_.socket_path(), 100, nullptr); });
   ASSERT_TRUE(doomed.started() && again.started());
-  go.close_read();
   mid_transfer.close_write();
-  again_go.close_read();
   start_server();
-  go.put(1);
+  doomed.release();
   std::thread echo = echo_next_channel(0);
   ASSERT_TRUE(mid_transfer.get().has_value());
   doomed.kill9();
@@ -148,7 +132,7 @@ TEST_F(BusProcessTest, AGuestKilledMidTransferLosesItsChannelAndMayComeBack) {
   EXPECT_EQ(server_->guest_count(), 0u);
 
   // The server keeps serving: the same guest program connects again and opens the channel.
-  again_go.put(1);
+  again.release();
   std::thread second_echo = echo_next_channel(1);
   EXPECT_EQ(again.exit_code(), 0);
   second_echo.join();
@@ -209,14 +193,11 @@ class RescindWatcher : public bus::BusClientHandler {
 };
 
 TEST_F(BusProcessTest, ARescindReachesTheGuestProcessWhichReleasesTheRelid) {
-  Pipe go;
   Pipe opened;
   Pipe released;
-  ChildProcess guest([&] {
-    go.close_write();
+  GatedChild guest([&] {
     opened.close_read();
     released.close_read();
-    if (!go.get()) return 1;
     RescindWatcher watcher;
     auto client = connect_guest(directory_.socket_path(), &watcher);
     if (!client) return 2;
@@ -244,13 +225,12 @@ TEST_F(BusProcessTest, ARescindReachesTheGuestProcessWhichReleasesTheRelid) {
     return back.has_value() ? 0 : 10;
   });
   ASSERT_TRUE(guest.started());
-  go.close_read();
   opened.close_write();
   released.close_write();
   start_server();
   ASSERT_TRUE(server_->add_offer(bus::testing::test_offer("00000000-0000-0000-0000-0000000000b2"))
                   .has_value());  // relid 2
-  go.put(1);
+  guest.release();
   ASSERT_TRUE(opened.get().has_value());
   ASSERT_TRUE(server_->remove_offer(Relid{1}).ok());
   EXPECT_TRUE(handler_.wait([](auto& h) { return h.closes_ == 1; }));
@@ -263,10 +243,7 @@ TEST_F(BusProcessTest, ARescindReachesTheGuestProcessWhichReleasesTheRelid) {
 }
 
 TEST_F(BusProcessTest, AGuestSendingGarbageIsDroppedAndAnotherKeepsWorking) {
-  Pipe go;
-  ChildProcess rogue([&] {
-    go.close_write();
-    if (!go.get()) return 1;
+  GatedChild rogue([&] {
     auto socket = bus::BusSocket::connect(directory_.socket_path());
     if (!socket.has_value()) return 2;
     const std::vector<uint8_t> garbage = {14, 0, 0, 0, 0, 0, 0, 0, 3};  // short INITIATE_CONTACT
@@ -275,21 +252,14 @@ TEST_F(BusProcessTest, AGuestSendingGarbageIsDroppedAndAnotherKeepsWorking) {
     std::vector<uint8_t> buffer(240);
     return socket->receive(buffer).outcome == bus::ReceiveOutcome::kClosed ? 0 : 5;
   });
-  Pipe good_go;
-  ChildProcess good([&] {
-    good_go.close_write();
-    if (!good_go.get()) return 1;
-    return guest_exchange(directory_.socket_path(), 50, nullptr);
-  });
+  GatedChild good([&] { return guest_exchange(directory_.socket_path(), 50, nullptr); });
   ASSERT_TRUE(rogue.started() && good.started());
-  go.close_read();
-  good_go.close_read();
   start_server();
-  go.put(1);
+  rogue.release();
   EXPECT_EQ(rogue.exit_code(), 0);
   ASSERT_TRUE(handler_.wait([](auto& h) { return h.disconnected_.size() == 1; }));
   EXPECT_NE(handler_.disconnected_[0].second.find("undecodable"), std::string::npos);
-  good_go.put(1);
+  good.release();
   std::thread echo = echo_next_channel(0);
   EXPECT_EQ(good.exit_code(), 0);
   echo.join();
@@ -297,21 +267,17 @@ TEST_F(BusProcessTest, AGuestSendingGarbageIsDroppedAndAnotherKeepsWorking) {
 
 TEST_F(BusProcessTest, AnotherUserCannotReachTheSocket) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a child as another user";
-  Pipe go;
-  ChildProcess stranger([&] {
-    go.close_write();
-    if (!go.get()) return 1;
+  GatedChild stranger([&] {
     if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 2;
     auto socket = bus::BusSocket::connect(directory_.socket_path());
     return socket.status() == Status{STATUS_ACCESS_DENIED} ? 0 : 3;
   });
   ASSERT_TRUE(stranger.started());
-  go.close_read();
   start_server();
   struct stat info {};
   ASSERT_EQ(::stat(directory_.socket_path().c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  go.put(1);
+  stranger.release();
   EXPECT_EQ(stranger.exit_code(), 0);
   EXPECT_EQ(server_->guest_count(), 0u);
 }

@@ -89,47 +89,31 @@ class ChannelProcessTest : public ::testing::Test {
 };
 
 TEST_F(ChannelProcessTest, SynchronousRequestsCrossTheProcessBoundary) {
-  Pipe go;
-  ChildProcess guest([&] {
-    go.close_write();
-    if (!go.get()) return 1;
-    return guest_requests(directory_.socket_path(), 300, nullptr);
-  });
+  GatedChild guest([&] { return guest_requests(directory_.socket_path(), 300, nullptr); });
   ASSERT_TRUE(guest.started());
-  go.close_read();
   start_host();
-  go.put(1);
+  guest.release();
   EXPECT_EQ(guest.exit_code(), 0);
   EXPECT_TRUE(server_events_->wait_for_packets(300));
   EXPECT_TRUE(server_events_->wait_for_event("closed"));
 }
 
 TEST_F(ChannelProcessTest, AGuestKilledMidTransferClosesTheServerWhichServesTheNext) {
-  Pipe go;
   Pipe mid_transfer;
-  ChildProcess doomed([&] {
-    go.close_write();
+  GatedChild doomed([&] {
     mid_transfer.close_read();
-    if (!go.get()) return 1;
     return guest_requests(directory_.socket_path(), 1'000'000'000, &mid_transfer);
   });
-  Pipe next_go;
-  ChildProcess next([&] {
-    next_go.close_write();
-    if (!next_go.get()) return 1;
-    return guest_requests(directory_.socket_path(), 100, nullptr);
-  });
+  GatedChild next([&] { return guest_requests(directory_.socket_path(), 100, nullptr); });
   ASSERT_TRUE(doomed.started() && next.started());
-  go.close_read();
   mid_transfer.close_write();
-  next_go.close_read();
   start_host();
-  go.put(1);
+  doomed.release();
   ASSERT_TRUE(mid_transfer.get().has_value());
   doomed.kill9();
   ASSERT_TRUE(doomed.wait_exit().has_value());
   ASSERT_TRUE(server_events_->wait_for_event("closed"));
-  next_go.put(1);
+  next.release();
   EXPECT_EQ(next.exit_code(), 0);
   EXPECT_TRUE(server_events_->wait_for_event("opened", 2));
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Helpers for the multi-process tests: a forked child with a pidfd (so waiting for its exit is
 // a bounded poll, never a sleep), kill -9, and a pipe for one-byte handshakes between parent
-// and child with a deadline on every read. A child runs a function and _exit()s with its
-// return value; it never returns into GoogleTest. Fork before the parent starts any thread.
+// and child with a deadline on every read; GatedChild, a child that waits for the parent's go.
+// A child runs a function and _exit()s with its return value; it never returns into
+// GoogleTest. Fork before the parent starts any thread.
 #pragma once
 
 #include <fcntl.h>
@@ -107,6 +108,27 @@ class ChildProcess {
   UniqueFd pidfd_;
   bool reaped_ = false;
   int status_ = 0;
+};
+
+// A child that runs `body` only once the parent releases it, after the parent has set up what
+// the child needs (a listening host, say). A child never released exits with 1 at the
+// deadline, or when the parent goes. Fork it before the parent starts any thread.
+struct ChildGate {
+  Pipe go;  // parent -> child; created before the fork (a base, so before ChildProcess)
+};
+
+class GatedChild : private ChildGate, public ChildProcess {
+ public:
+  explicit GatedChild(const std::function<int()>& body)
+      : ChildProcess([this, &body] {
+          go.close_write();
+          if (!go.get()) return 1;
+          return body();
+        }) {
+    go.close_read();
+  }
+  // Lets the child run its body; false if it is gone.
+  bool release() { return go.put(1); }
 };
 
 }  // namespace vmb::integration

@@ -137,17 +137,11 @@ class SubChannelProcessTest : public ::testing::Test {
 };
 
 TEST_F(SubChannelProcessTest, AGuestOpensThreeChannelsOfOneDeviceAndRunsTrafficOnEach) {
-  Pipe go;
-  ChildProcess guest([&] {
-    go.close_write();
-    if (!go.get()) return 1;
-    return guest_body(directory_.socket_path());
-  });
+  GatedChild guest([&] { return guest_body(directory_.socket_path()); });
   ASSERT_TRUE(guest.started());
-  go.close_read();
   ASSERT_NO_FATAL_FAILURE(start_host());
   for (uint16_t i = 0; i < kChannels; ++i) ASSERT_EQ(add_server(i), STATUS_SUCCESS) << i;
-  go.put(1);
+  guest.release();
   EXPECT_EQ(guest.exit_code(), 0);
   for (uint16_t i = 0; i < kChannels; ++i) {
     RecordingDriver& events = *events_[i];
