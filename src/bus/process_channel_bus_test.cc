@@ -162,8 +162,8 @@ TEST_F(ProcessChannelBusTest, AClientReopeningAtOnceFindsALiveServerEachTime) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   };
   open_both();
-  constexpr int kRounds = 20;
-  for (int round = 0; round < kRounds; ++round) {
+  constexpr size_t kRounds = 20;
+  for (size_t round = 0; round < kRounds; ++round) {
     client_->disable();
     ASSERT_TRUE(client_->enable().ok());
     ASSERT_TRUE(client_events_->wait_for_event("post_started", round + 2)) << "round " << round;
@@ -171,8 +171,7 @@ TEST_F(ProcessChannelBusTest, AClientReopeningAtOnceFindsALiveServerEachTime) {
     ASSERT_NE(packet, nullptr);
     ASSERT_TRUE(packet->set_completion(PacketObject::Completion::kDriver, nullptr));
     ASSERT_TRUE(client_->send(*packet, bytes_of("round trip"), {}, kSendWaitForCompletion).ok());
-    ASSERT_TRUE(client_events_->wait_for_completions(static_cast<size_t>(round) + 1))
-        << "round " << round;
+    ASSERT_TRUE(client_events_->wait_for_completions(round + 1)) << "round " << round;
     EXPECT_EQ(client_events_->completed().back().status, STATUS_SUCCESS) << "round " << round;
     client_->free_packet(*packet);
   }
