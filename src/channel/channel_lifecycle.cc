@@ -133,7 +133,22 @@ void Channel::deliver_bus_lost() {
 
 void Channel::deliver_signal() {
   signals_received_.fetch_add(1, std::memory_order_relaxed);
+  // A synchronous requester that owns the drain and sleeps for this signal drains itself:
+  // waking it is the one wake-up the completion costs. (seq_cst: pairs with its store of
+  // drain_sleeper_ before its last look at the ring; see sleep_draining.)
+  if (drain_sleeper_.load(std::memory_order_seq_cst)) {
+    wake_sleeper();
+    return;
+  }
   dispatch_task_->schedule();
+}
+
+void Channel::wake_sleeper() {
+  {
+    const std::lock_guard lock(sleep_mutex_);
+    sleep_wake_ = true;
+  }
+  sleep_changed_.notify_all();
 }
 
 void Channel::handle(Event& event) {

@@ -40,6 +40,9 @@ void Channel::dispatch() {
   // A polling synchronous request owns the drain: it reschedules this task when it lets go.
   if (!try_own_drain()) {
     drain_rerun_.store(true, std::memory_order_seq_cst);
+    // A requester sleeping with the drain does this run's work when woken (it stores
+    // drain_sleeper_ and then looks at drain_rerun_; we store drain_rerun_, then look at it).
+    if (drain_sleeper_.load(std::memory_order_seq_cst)) wake_sleeper();
     // It may have let go before it could see drain_rerun_ (both sides store, then load).
     if (!try_own_drain()) return;
   }

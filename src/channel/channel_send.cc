@@ -287,6 +287,7 @@ void Channel::finish_packet_locked(PacketObject& packet, Status status) {
     packet.waiter_->finish(status, {});
     packet.state_ = PacketObject::State::kIdle;
     changed_.notify_all();
+    wake_sleeper();  // its requester may sleep in sleep_draining
     return;
   }
   packet.state_ = PacketObject::State::kFinished;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "channel/callback_scope.h"
 #include "channel/channel_internals.h"
@@ -83,6 +84,12 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         poll_for_completion(waiter, until);
         lock.lock();
       }
+      // Then (event mode at once) sleep until the peer signals and drain on this thread.
+      if (wait_for_completion && !waiter.done() && !CallbackScope::inside(this)) {
+        lock.unlock();
+        sleep_draining(waiter, deadline);
+        lock.lock();
+      }
       while (!waiter.done()) {
         // Zero timeout with WAIT_FOR_COMPLETION: zero governs queueing only; the completion
         // is awaited without limit (decisions.md §4).
@@ -151,6 +158,67 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   if (open && open->masked) {
     open->masked = false;
     more = open->incoming.unmask_and_check();
+  }
+  release_drain();
+  if (more) dispatch_task_->schedule();
+}
+
+void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& deadline) {
+  if (!try_own_drain()) return;  // the dispatch task drains; the event wait follows
+  const bool bounded = !deadline.is_infinite() && !deadline.is_immediate();
+  std::shared_ptr<OpenState> open;
+  {
+    const std::lock_guard lock(mutex_);
+    if (incoming_enabled_ && failure_.ok()) open = open_;
+  }
+  bool more = false;
+  if (open) {
+    for (;;) {
+      // Whatever the dispatch task was asked to do meanwhile is done by this run.
+      drain_rerun_.store(false, std::memory_order_seq_cst);
+      dispatch_owned(DrainMode::kInline);
+      if (waiter.done()) break;
+      bool stalled;
+      {
+        const std::lock_guard lock(mutex_);
+        // Closed, replaced, paused or failed: not ours to drain; the event wait takes over.
+        if (open_ != open || !incoming_enabled_ || !failure_.ok()) break;
+        stalled = stalled_on_quota_;  // the driver's completions restart it (a schedule)
+      }
+      // Rule A from the consumer's side: say we sleep, unmask, then look once more. A signal
+      // sent after our look finds drain_sleeper_ set and wakes us; one sent before it, or a
+      // packet written before it, is seen by the look.
+      drain_sleeper_.store(true, std::memory_order_seq_cst);
+      bool work;
+      if (open->masked) {
+        open->masked = false;
+        work = open->incoming.unmask_and_check();
+      } else {
+        work = open->incoming.has_data();
+      }
+      work = (work && !stalled) || drain_rerun_.load(std::memory_order_seq_cst);
+      bool expired = false;
+      if (!work) {
+        std::unique_lock lock(sleep_mutex_);
+        const auto now = Deadline::Clock::now();
+        // Unbounded (no deadline, or a zero timeout with WAIT_FOR_COMPLETION): slices.
+        const auto until = bounded ? deadline.time_point() : now + std::chrono::seconds(1);
+        sleep_changed_.wait_until(lock, until, [&] { return sleep_wake_ || waiter.done(); });
+        sleep_wake_ = false;
+        expired = bounded && !waiter.done() && deadline.expired(Deadline::Clock::now());
+      }
+      drain_sleeper_.store(false, std::memory_order_seq_cst);
+      if (expired) break;
+    }
+    if (open->masked) {
+      open->masked = false;
+      more = open->incoming.unmask_and_check();
+    }
+  }
+  {
+    // A wake-up that came as we stopped sleeping: its work is the dispatch task's now.
+    const std::lock_guard lock(sleep_mutex_);
+    more = std::exchange(sleep_wake_, false) || more;
   }
   release_drain();
   if (more) dispatch_task_->schedule();

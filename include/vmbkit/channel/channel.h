@@ -279,6 +279,17 @@ class Channel {
   // A polled synchronous request: polls the incoming ring for the completion until `waiter`
   // is done, `until` passes or the drain cannot be had. Called without mutex_.
   void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until);
+  // A synchronous request's wait for a signal (after any poll window): the waiting thread
+  // takes the drain, unmasks and sleeps until the peer signals, then drains on its own thread,
+  // so the completion costs one wake-up (this thread's) instead of two (a dispatch thread's,
+  // then this one's). Returns when `waiter` is done, at the deadline, or when the drain cannot
+  // be had or the connection stops delivering (the caller's event wait covers those). Called
+  // without mutex_.
+  void sleep_draining(const SyncRequestWaiter& waiter, const Deadline& deadline);
+  // Wakes a thread sleeping in sleep_draining (a signal, the dispatch task's work, a waiter
+  // finished by someone else). Takes only sleep_mutex_, a leaf lock: callable under mutex_ or a
+  // bus's link lock.
+  void wake_sleeper();
   void handle_completion_packet(std::span<std::byte> payload, uint64_t id);
   void signal_from_drain(OpenState& open);
   // One-writer counter: a relaxed load and store (no locked instruction).
@@ -339,8 +350,12 @@ class Channel {
 
   std::atomic<bool> polling_{false};  // set only while Disabled
   std::atomic<bool> drain_owned_{false};
-  std::atomic<bool> drain_rerun_{false};  // the dispatch task found the drain owned
-  PollBackoff poll_backoff_;              // when polling stops for a while (a heuristic)
+  std::atomic<bool> drain_rerun_{false};    // the dispatch task found the drain owned
+  std::atomic<bool> drain_sleeper_{false};  // the drain's owner sleeps in sleep_draining
+  std::mutex sleep_mutex_;                  // leaf lock: sleep_wake_, sleep_changed_
+  std::condition_variable sleep_changed_;
+  bool sleep_wake_ = false;   // the sleeper has work (or a waiter finished); it clears this
+  PollBackoff poll_backoff_;  // when polling stops for a while (a heuristic)
   // Statistics: tx_* under mutex_ (written with the send path), rx_* by the drain's owner.
   Counter tx_packets_;
   Counter tx_bytes_;
