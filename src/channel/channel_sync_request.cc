@@ -198,21 +198,28 @@ void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& de
       }
       work = (work && !stalled) || drain_rerun_.load(std::memory_order_seq_cst);
       bool expired = false;
+      bool woken = false;
       if (!work) {
         std::unique_lock lock(sleep_mutex_);
         const auto now = Deadline::Clock::now();
         // Unbounded (no deadline, or a zero timeout with WAIT_FOR_COMPLETION): slices.
         const auto until = bounded ? deadline.time_point() : now + std::chrono::seconds(1);
         sleep_changed_.wait_until(lock, until, [&] { return sleep_wake_ || waiter.done(); });
-        sleep_wake_ = false;
+        woken = std::exchange(sleep_wake_, false);
         expired = bounded && !waiter.done() && deadline.expired(Deadline::Clock::now());
       }
       drain_sleeper_.store(false, std::memory_order_seq_cst);
-      if (expired) break;
+      if (expired) {
+        // The wake-up we took (a signal, the task's work) is not done: hand it to the task.
+        more = woken;
+        break;
+      }
     }
     if (open->masked) {
       open->masked = false;
-      more = open->incoming.unmask_and_check();
+      more = open->incoming.unmask_and_check() || more;
+    } else {
+      more = open->incoming.has_data() || more;  // unmasked: a packet the peer did not signal
     }
   }
   {
