@@ -20,20 +20,30 @@ constexpr uint32_t kBatchBudget = 64;
 
 }  // namespace
 
-// Ends one drain step (see drain_incoming): a suspend waiting for it may go on.
+// Ends one drain step (see drain_incoming), in one hold of mutex_: a data packet the driver
+// deferred to PASSIVE from its callback goes to the PASSIVE worker, and a suspend waiting for
+// the step may go on. Runs on every exit, a throwing callback included.
 class Channel::DeliveryStep {
  public:
   explicit DeliveryStep(Channel& channel) : channel_(channel) {}
   DeliveryStep(const DeliveryStep&) = delete;
   DeliveryStep& operator=(const DeliveryStep&) = delete;
+  // The packet being delivered at DISPATCH: its deferral is checked at the end.
+  void watch(IncomingPacket& record) { record_ = &record; }
   ~DeliveryStep() {
     const std::lock_guard lock(channel_.mutex_);
+    if (record_ != nullptr && record_->deferred_to_passive_ &&
+        record_->state_ == IncomingPacket::State::kDelivering) {
+      record_->deferred_to_passive_ = false;
+      channel_.defer_record_locked(*record_);
+    }
     channel_.in_delivery_ = false;
     channel_.changed_.notify_all();
   }
 
  private:
   Channel& channel_;
+  IncomingPacket* record_ = nullptr;
 };
 
 void Channel::dispatch() {
@@ -118,7 +128,8 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
   uint32_t batch = 0;
   bool more = false;
   bool violation = false;
-  bool poll = false;  // the ring was empty: poll it (DrainMode::kPoll) before unmasking
+  bool poll = false;     // the ring was empty: poll it (DrainMode::kPoll) before unmasking
+  bool passive = false;  // data packets go to the PASSIVE worker (read with each take)
   std::string reason;
   for (uint32_t budget = kBatchBudget;; --budget) {
     if (budget == 0) {
@@ -155,21 +166,10 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         if (!open.incoming.unmask_and_check()) break;  // idle: wait for a signal
       }
     }
-    {
-      const std::lock_guard lock(mutex_);
-      // open_ is replaced under mutex_ by the close (and a later open), so a run scheduled for
-      // an earlier connection stops here instead of draining its ring into the new one.
-      if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open) break;
-      if (delivered_ >= quota_) {
-        stalled_on_quota_ = true;  // only a completion restarts the queue
-        break;
-      }
-      // From the check to the end of handling this packet a suspend must wait: otherwise a
-      // packet could be delivered after Suspend ran, or a completion matched after the close
-      // reset the transaction table (and be mistaken for a peer's violation).
-      in_delivery_ = true;
-    }
-    const DeliveryStep step(*this);
+    // Read first, without mutex_: the ring and its buffer belong to the drain's owner, and an
+    // empty ring then costs no lock. Whether the packet may be taken is decided under mutex_
+    // below; one that may not goes back to the ring unpublished (rewind_to).
+    const uint32_t position = open.incoming.read_position();
     wire::PacketView view;
     const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
     if (result == ring::ReadResult::kEmpty) {
@@ -178,44 +178,79 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       if (open.incoming.commit_read()) signal_from_drain(open);
       if (mode == DrainMode::kInline) break;  // still masked: the caller polls on
       if (mode == DrainMode::kPoll) {
-        poll = true;  // outside this step: a suspend need not wait for the poll
+        poll = true;
         continue;
       }
       open.masked = false;
       if (open.incoming.unmask_and_check()) continue;  // arrived while we were unmasking
       break;
     }
-    if (result == ring::ReadResult::kCorrupt) {
-      violation = true;
-      reason = "incoming ring: " + std::string(wire::to_string(open.incoming.corrupt_reason()));
-      break;
-    }
+    const bool is_packet = result == ring::ReadResult::kPacket;
+    const bool is_completion = is_packet && view.type == wire::PacketType::kCompletion;
     // The view points into read_buffer, which this task owns.
-    const size_t packet_at = static_cast<size_t>(view.bytes.data() - open.read_buffer.data());
-    const size_t payload_at = static_cast<size_t>(view.payload.data() - view.bytes.data());
-    std::span<std::byte> payload(open.read_buffer.data() + packet_at + payload_at,
-                                 view.payload.size());
-    rx_packets_.add(1);
-    rx_bytes_.add(view.payload.size());
-    if (view.type == wire::PacketType::kCompletion) {
-      rx_completions_.add(1);
-      handle_completion_packet(payload, view.transaction_id);
-      continue;
+    std::span<std::byte> payload;
+    size_t payload_at = 0;  // from the packet's start
+    if (is_packet) {
+      const size_t packet_at = static_cast<size_t>(view.bytes.data() - open.read_buffer.data());
+      payload_at = static_cast<size_t>(view.payload.data() - view.bytes.data());
+      payload = {open.read_buffer.data() + packet_at + payload_at, view.payload.size()};
     }
-    if (view.type == wire::PacketType::kDataUsingTransferPages) {
-      violation = true;  // KMCL never establishes transfer page sets
-      reason = "transfer-page packet on a KMCL channel";
-      break;
-    }
-    if (view.type == wire::PacketType::kDataUsingGpaDirect && !is_server()) {
-      violation = true;  // a server cannot describe its memory to a guest (decisions.md §2)
-      reason = "external data sent by the server";
-      break;
-    }
-    IncomingPacket* record;
+    PacketObject* routine_packet = nullptr;  // a completion whose routine runs below
+    IncomingPacket* record = nullptr;        // a data packet for the driver
     {
       const std::lock_guard lock(mutex_);
-      record = take_record_locked();
+      // open_ is replaced under mutex_ by the close (and a later open), so a run scheduled for
+      // an earlier connection stops here instead of draining its ring into the new one.
+      if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open) {
+        open.incoming.rewind_to(position);
+        break;
+      }
+      if (delivered_ >= quota_) {
+        stalled_on_quota_ = true;  // only a completion restarts the queue
+        open.incoming.rewind_to(position);
+        break;
+      }
+      if (!is_packet) {
+        violation = true;
+        reason = "incoming ring: " + std::string(wire::to_string(open.incoming.corrupt_reason()));
+        break;
+      }
+      rx_packets_.add(1);
+      rx_bytes_.add(view.payload.size());
+      if (is_completion) {
+        rx_completions_.add(1);
+        // A synchronous request's completion is finished here, under the same lock as the
+        // check: a close cannot reset the transaction table in between.
+        if (!take_completion_locked(payload, view.transaction_id, &routine_packet)) {
+          violation = true;
+          char text[96];
+          std::snprintf(text, sizeof text, "completion for unknown transaction id 0x%" PRIx64,
+                        view.transaction_id);
+          reason = text;
+          break;
+        }
+        if (routine_packet == nullptr) continue;
+      } else if (view.type == wire::PacketType::kDataUsingTransferPages) {
+        violation = true;  // KMCL never establishes transfer page sets
+        reason = "transfer-page packet on a KMCL channel";
+        break;
+      } else if (view.type == wire::PacketType::kDataUsingGpaDirect && !is_server()) {
+        violation = true;  // a server cannot describe its memory to a guest (decisions.md §2)
+        reason = "external data sent by the server";
+        break;
+      } else {
+        record = take_record_locked();
+        passive = incoming_at_passive_;
+      }
+      // From here to the end of handling this packet a suspend must wait: otherwise a packet
+      // could be delivered after Suspend ran, or a completion matched after the close reset
+      // the transaction table (and be mistaken for a peer's violation).
+      in_delivery_ = true;
+    }
+    DeliveryStep step(*this);
+    if (routine_packet != nullptr) {
+      call_routine(*routine_packet, Status{}, payload);
+      continue;
     }
     record->bytes_.assign(view.bytes.begin(), view.bytes.end());
     record->payload_offset_ = static_cast<uint32_t>(payload_at);
@@ -237,18 +272,19 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       }
       record->external_ = std::move(*chain);
     }
-    deliver(*record);
+    if (passive) {
+      defer_record(*record);
+    } else {
+      step.watch(*record);  // the driver may defer it to PASSIVE from its callback
+      CallbackScope scope(this, CallbackScope::Kind::kDispatch, record);
+      driver_->process_packet(*this, *record, record->payload(), record->has_external_data());
+    }
     ++batch;
   }
   if (open.incoming.commit_read()) signal_from_drain(open);
   if (violation) {
     fail(Status{STATUS_DATA_ERROR}, reason);
     return;
-  }
-  bool passive;
-  {
-    const std::lock_guard lock(mutex_);
-    passive = incoming_at_passive_;
   }
   if (batch != 0 && !passive) driver_->processing_complete(*this, batch);
   if (more) dispatch_task_->schedule();
@@ -259,31 +295,22 @@ void Channel::signal_from_drain(OpenState& open) {
   open.connection->signal_peer();
 }
 
-void Channel::handle_completion_packet(std::span<std::byte> payload, uint64_t id) {
-  PacketObject* packet = nullptr;
-  {
-    const std::lock_guard lock(mutex_);
-    const TransactionTable::Completion match = transactions_.complete(id);
-    if (match.match == TransactionTable::Match::kDroppedCancelled) return;
-    if (match.match == TransactionTable::Match::kCompleted) {
-      packet = static_cast<PacketObject*>(match.owner);
-      packet->transaction_id_ = 0;
-      if (packet->waiter_ != nullptr) {
-        packet->waiter_->finish(Status{}, payload);
-        packet->state_ = PacketObject::State::kIdle;
-        changed_.notify_all();
-        return;
-      }
-      packet->state_ = PacketObject::State::kIdle;
-    }
+bool Channel::take_completion_locked(std::span<std::byte> payload, uint64_t id,
+                                     PacketObject** routine) {
+  *routine = nullptr;
+  const TransactionTable::Completion match = transactions_.complete(id);
+  if (match.match == TransactionTable::Match::kDroppedCancelled) return true;
+  if (match.match != TransactionTable::Match::kCompleted) return false;
+  auto* packet = static_cast<PacketObject*>(match.owner);
+  packet->transaction_id_ = 0;
+  packet->state_ = PacketObject::State::kIdle;
+  if (packet->waiter_ != nullptr) {
+    packet->waiter_->finish(Status{}, payload);
+    changed_.notify_all();
+    return true;
   }
-  if (packet == nullptr) {
-    char text[96];
-    std::snprintf(text, sizeof text, "completion for unknown transaction id 0x%" PRIx64, id);
-    fail(Status{STATUS_DATA_ERROR}, text);
-    return;
-  }
-  call_routine(*packet, Status{}, payload);
+  *routine = packet;
+  return true;
 }
 
 IncomingPacket* Channel::take_record_locked() {
@@ -311,32 +338,17 @@ void Channel::release_record_locked(IncomingPacket& record) {
   free_records_ = &record;
 }
 
-void Channel::deliver(IncomingPacket& record) {
-  {
-    const std::lock_guard lock(mutex_);
-    if (incoming_at_passive_) {
-      record.state_ = IncomingPacket::State::kDeferred;
-      record.next_deferred_ = nullptr;
-      (deferred_tail_ != nullptr ? deferred_tail_->next_deferred_ : deferred_head_) = &record;
-      deferred_tail_ = &record;
-      passive_task_->schedule();
-      return;
-    }
-  }
-  {
-    CallbackScope scope(this, CallbackScope::Kind::kDispatch, &record);
-    driver_->process_packet(*this, record, record.payload(), record.has_external_data());
-  }
+void Channel::defer_record(IncomingPacket& record) {
   const std::lock_guard lock(mutex_);
-  if (record.deferred_to_passive_ && record.state_ == IncomingPacket::State::kDelivering) {
-    record.deferred_to_passive_ = false;
-    record.state_ = IncomingPacket::State::kDeferred;
-    record.next_deferred_ = nullptr;
-    (deferred_tail_ != nullptr ? deferred_tail_->next_deferred_ : deferred_head_) = &record;
-    deferred_tail_ = &record;
-    passive_task_->schedule();
-  }
-  changed_.notify_all();
+  defer_record_locked(record);
+}
+
+void Channel::defer_record_locked(IncomingPacket& record) {
+  record.state_ = IncomingPacket::State::kDeferred;
+  record.next_deferred_ = nullptr;
+  (deferred_tail_ != nullptr ? deferred_tail_->next_deferred_ : deferred_head_) = &record;
+  deferred_tail_ = &record;
+  passive_task_->schedule();
 }
 
 void Channel::run_passive_deliveries() {

@@ -220,6 +220,19 @@ bool IncomingRing::unmask_and_check() {
   return cached_write_index_ != read_index_;
 }
 
+void IncomingRing::rewind_to(uint32_t position) {
+  if (corrupt()) return;
+  // Only a position between the last commit and the current one, walking forward: a read
+  // position is never behind committed_index_, and reads only move it on.
+  const uint32_t size = view_.data_size;
+  if (position >= size || (position & 7u) != 0 ||
+      wire::ring_used_bytes(size, position, committed_index_) >
+          wire::ring_used_bytes(size, read_index_, committed_index_)) {
+    return;
+  }
+  read_index_ = position;
+}
+
 bool IncomingRing::has_data() {
   if (corrupt()) return true;
   // Acquire: a read() that follows may use this index without loading it again.

@@ -152,6 +152,39 @@ TEST_F(IncomingRingTest, ReadsABatchAndPublishesOnce) {
   EXPECT_FALSE(ring.commit_read());
 }
 
+TEST_F(IncomingRingTest, RewindGivesUnpublishedReadsBack) {
+  write_committed(memory_.view(), 24, 3);  // 3 x 48 ring bytes
+  IncomingRing ring(memory_.view());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_FALSE(ring.commit_read());
+  const uint32_t mark = ring.read_position();
+  EXPECT_EQ(mark, 48u);
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_EQ(view_.transaction_id, 2u);
+  ring.rewind_to(mark);
+  EXPECT_EQ(ring.uncommitted_bytes(), 0u);
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_EQ(view_.transaction_id, 1u) << "the packets taken back come again, in order";
+  EXPECT_FALSE(ring.commit_read());
+  EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 96u);
+}
+
+TEST_F(IncomingRingTest, RewindIgnoresPositionsItCannotGoBackTo) {
+  write_committed(memory_.view(), 24, 3);
+  IncomingRing ring(memory_.view());
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  EXPECT_FALSE(ring.commit_read());  // 96 published: 0 and 48 are gone
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  for (const uint32_t position : {0u, 48u, 100u, 4096u, 4104u, 144u + 8u}) {
+    ring.rewind_to(position);
+    EXPECT_EQ(ring.read_position(), 144u) << position;
+  }
+  EXPECT_FALSE(ring.corrupt());
+  EXPECT_EQ(ring.read(buffer_, &view_), ReadResult::kEmpty);
+}
+
 TEST_F(IncomingRingTest, RuleBSignalsOnceWhenBatchCrossesThreshold) {
   write_committed(memory_.view(), 992, 4);  // 4 x 1016 ring bytes: 32 bytes stay free
   memory_.set_control_word(wire::kPendingSendSizeOffset, 1500);

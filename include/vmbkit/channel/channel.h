@@ -290,7 +290,11 @@ class Channel {
   // finished by someone else). Takes only sleep_mutex_, a leaf lock: callable under mutex_ or a
   // bus's link lock.
   void wake_sleeper();
-  void handle_completion_packet(std::span<std::byte> payload, uint64_t id);
+  // Matches a completion read from the ring: a synchronous request's waiter is finished at
+  // once; a packet with a routine is returned in *routine for the caller to run outside
+  // mutex_; a completion for a cancelled request is dropped. False: the id is unknown (a peer
+  // violation).
+  bool take_completion_locked(std::span<std::byte> payload, uint64_t id, PacketObject** routine);
   void signal_from_drain(OpenState& open);
   // One-writer counter: a relaxed load and store (no locked instruction).
   struct Counter {
@@ -300,7 +304,9 @@ class Channel {
     }
     [[nodiscard]] uint64_t get() const { return value.load(std::memory_order_relaxed); }
   };
-  void deliver(IncomingPacket& packet);
+  // Queues a data packet for the PASSIVE worker.
+  void defer_record(IncomingPacket& packet);
+  void defer_record_locked(IncomingPacket& packet);
   void run_passive_deliveries();
   void run_finished_routines();
   IncomingPacket* take_record_locked();

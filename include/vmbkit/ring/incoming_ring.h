@@ -62,6 +62,15 @@ class IncomingRing {
   // True if unread bytes are published (or the ring is corrupt). Loads write_index.
   [[nodiscard]] bool has_data();
 
+  // The private read position: where the next read() starts. With rewind_to(), a reader that
+  // reads a packet before it knows whether it may take it gives it back untouched.
+  [[nodiscard]] uint32_t read_position() const { return read_index_; }
+  // Takes back every read since read_position() returned `position`: the next read() returns
+  // those packets again. `position` must come from read_position() after the last
+  // commit_read() (published reads cannot be taken back); anything else is ignored. A corrupt
+  // ring stays corrupt.
+  void rewind_to(uint32_t position);
+
   [[nodiscard]] bool corrupt() const { return reason_ != wire::CorruptReason::kNone; }
   [[nodiscard]] wire::CorruptReason corrupt_reason() const { return reason_; }
   [[nodiscard]] uint32_t data_size() const { return view_.data_size; }
