@@ -272,6 +272,10 @@ uint32_t Channel::packet_object_size() const {
 
 PacketObject* Channel::allocate_packet() {
   const std::lock_guard lock(mutex_);
+  return allocate_packet_locked();
+}
+
+PacketObject* Channel::allocate_packet_locked() {
   PacketObject* packet;
   if (!free_packets_.empty()) {
     packet = free_packets_.back();
@@ -318,6 +322,10 @@ bool PacketObject::set_completion(Completion completion, GenericRoutine routine)
 
 void Channel::free_packet(PacketObject& packet) {
   const std::lock_guard lock(mutex_);
+  free_packet_locked(packet);
+}
+
+void Channel::free_packet_locked(PacketObject& packet) {
   if (!packet.from_pool() || packet.in_flight() || packet.channel_ != this) {
     log_message(LogLevel::kWarning, "VmbPacketFree: packet not pooled, not idle or foreign");
     return;

@@ -71,9 +71,13 @@ void Channel::release_drain() {
   if (drain_rerun_.exchange(false, std::memory_order_seq_cst)) dispatch_task_->schedule();
 }
 
-void Channel::dispatch_owned(DrainMode mode) {
+void Channel::dispatch_owned(DrainMode mode, OpenState* ring_only) {
   CallbackScope scope(this, CallbackScope::Kind::kDispatch);
   try {
+    if (ring_only != nullptr) {
+      drain_incoming(*ring_only, mode);
+      return;
+    }
     flush_send_queue();
     run_finished_routines();
     std::shared_ptr<OpenState> open;

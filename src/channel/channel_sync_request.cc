@@ -42,23 +42,20 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
     data.kind = ExternalData::Kind::kMdlChain;
     data.mdl = external;
   }
-  PacketObject* packet = allocate_packet();
-  if (packet == nullptr) return {Status{STATUS_INSUFFICIENT_RESOURCES}};
-  if (Status status = check_send(*packet, inband, data, flags); !status.ok()) {
-    free_packet(*packet);
-    return {status};
-  }
   SyncRequestWaiter waiter(completion);
   SyncRequestResult result;
   bool corrupt = false;
   {
     std::unique_lock lock(mutex_);
-    Status status;
-    if (!failure_.ok() || connection_ == Connection::kDisabled) {
+    // The internal packet object comes from the pool in the same hold of mutex_ as the send,
+    // and goes back in the hold that ends the wait.
+    PacketObject* const packet = allocate_packet_locked();
+    if (packet == nullptr) return {Status{STATUS_INSUFFICIENT_RESOURCES}};
+    Status status = check_send(*packet, inband, data, flags);
+    if (status.ok() && (!failure_.ok() || connection_ == Connection::kDisabled)) {
       status = Status{STATUS_DEVICE_REMOVED};
-    } else {
-      status = prepare_external(*packet, data, flags);
     }
+    if (status.ok()) status = prepare_external(*packet, data, flags);
     if (status.ok()) {
       if (!inband.empty()) std::memcpy(packet->inband(), inband.data(), inband.size());
       packet->inband_length_ = static_cast<uint32_t>(inband.size());
@@ -80,8 +77,12 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         if (!deadline.is_infinite() && !deadline.is_immediate()) {
           until = std::min(until, deadline.time_point());
         }
+        // The rings to poll, taken in this hold; not delivering (paused, closing): none.
+        std::shared_ptr<OpenState> open;
+        if (incoming_enabled_ && failure_.ok()) open = open_;
         lock.unlock();
-        poll_for_completion(waiter, until);
+        if (open) poll_for_completion(waiter, until, *open);
+        open.reset();
         lock.lock();
       }
       // Then (event mode at once) sleep until the peer signals and drain on this thread.
@@ -109,16 +110,15 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       result.status = waiter.status();
       result.completion_bytes = waiter.copied();
     }
+    free_packet_locked(*packet);
   }
   if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
-  free_packet(*packet);
   return result;
 }
 
 void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
-                                  Deadline::Clock::time_point until) {
+                                  Deadline::Clock::time_point until, OpenState& open) {
   bool owned = false;
-  std::shared_ptr<OpenState> open;
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
       poll_backoff_.missed();
@@ -131,21 +131,22 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
         continue;
       }
       owned = true;
-      {
-        const std::lock_guard lock(mutex_);
-        if (incoming_enabled_ && failure_.ok()) open = open_;
-      }
-      if (!open) break;  // not delivering (paused, closing): the event wait covers it
-      if (!open->masked) {
-        open->incoming.mask_interrupts();  // rule C: we are polling, the peer need not signal
-        open->masked = true;
+      if (!open.masked) {
+        open.incoming.mask_interrupts();  // rule C: we are polling, the peer need not signal
+        open.masked = true;
       }
       continue;
     }
     // The task was scheduled meanwhile (routines, queued sends, a signal): do its work here.
-    if (open->incoming.has_data() || (drain_rerun_.load(std::memory_order_relaxed) &&
-                                      drain_rerun_.exchange(false, std::memory_order_acq_rel))) {
+    if (drain_rerun_.load(std::memory_order_relaxed) &&
+        drain_rerun_.exchange(false, std::memory_order_acq_rel)) {
       dispatch_owned(DrainMode::kInline);
+      continue;
+    }
+    // Otherwise only the ring has news: work that needs more (routines, queued sends) always
+    // schedules the task, which sets drain_rerun_.
+    if (open.incoming.has_data()) {
+      dispatch_owned(DrainMode::kInline, &open);
       continue;
     }
     poll_pause(spins);
@@ -155,9 +156,9 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   // Leave the ring as an idle channel has it: unmasked, so the peer signals the next packet
   // (rule A), and drained by the task if one slipped in.
   bool more = false;
-  if (open && open->masked) {
-    open->masked = false;
-    more = open->incoming.unmask_and_check();
+  if (open.masked) {
+    open.masked = false;
+    more = open.incoming.unmask_and_check();
   }
   release_drain();
   if (more) dispatch_task_->schedule();

@@ -268,17 +268,20 @@ class Channel {
   // still masked, the caller polls on (kInline, a polling synchronous request).
   enum class DrainMode : uint8_t { kEvent, kPoll, kInline };
   void dispatch();
-  // The dispatch work proper; the caller owns the drain (try_own_drain).
-  void dispatch_owned(DrainMode mode);
+  // The dispatch work proper; the caller owns the drain (try_own_drain). `ring_only`: just
+  // drain that connection's ring (a polling request that saw data and nothing else to do).
+  void dispatch_owned(DrainMode mode, OpenState* ring_only = nullptr);
   // The drain (the incoming ring, its buffer, delivery order) has one owner at a time: the
   // dispatch task or a polling synchronous request. try_own_drain never waits; release_drain
   // reschedules the task if it found the drain owned meanwhile.
   bool try_own_drain();
   void release_drain();
   void drain_incoming(OpenState& open, DrainMode mode);
-  // A polled synchronous request: polls the incoming ring for the completion until `waiter`
-  // is done, `until` passes or the drain cannot be had. Called without mutex_.
-  void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until);
+  // A polled synchronous request: polls the incoming ring of `open` (the connection it was
+  // sent on) for the completion until `waiter` is done or `until` passes. Called without
+  // mutex_.
+  void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
+                           OpenState& open);
   // A synchronous request's wait for a signal (after any poll window): the waiting thread
   // takes the drain, unmasks and sleeps until the peer signals, then drains on its own thread,
   // so the completion costs one wake-up (this thread's) instead of two (a dispatch thread's,
@@ -304,6 +307,9 @@ class Channel {
     }
     [[nodiscard]] uint64_t get() const { return value.load(std::memory_order_relaxed); }
   };
+  // allocate_packet() and free_packet() for a caller holding mutex_.
+  PacketObject* allocate_packet_locked();
+  void free_packet_locked(PacketObject& packet);
   // Queues a data packet for the PASSIVE worker.
   void defer_record(IncomingPacket& packet);
   void defer_record_locked(IncomingPacket& packet);
