@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -94,15 +95,34 @@ struct alignas(64) SequenceSlot {
   std::atomic<uint64_t> sequence{0};
 };
 
+// `bytes` bytes on cache lines of their own: nothing else written shares a line with them.
+class LineBuffer {
+ public:
+  explicit LineBuffer(size_t bytes, std::byte fill = std::byte{0})
+      : lines_((bytes + sizeof(Line) - 1) / sizeof(Line)) {
+    if (!lines_.empty())
+      std::memset(static_cast<void*>(lines_.data()), std::to_integer<int>(fill), bytes);
+  }
+  [[nodiscard]] std::byte* data() { return lines_.empty() ? nullptr : lines_.front().bytes; }
+
+ private:
+  struct alignas(64) Line {
+    std::byte bytes[64];
+  };
+  std::vector<Line> lines_;
+};
+
+// The floor: each buffer and each side's own counter on lines of its own, so the only cache
+// lines that move between the CPUs are the ones the exchange needs (no false sharing).
 struct SharedPayloads {
   explicit SharedPayloads(uint32_t payload)
       : request(payload), response(payload), client(payload, std::byte{0x5A}), server(payload) {}
   SequenceSlot request_slot;
   SequenceSlot response_slot;
-  std::vector<std::byte> request, response;  // the "shared" buffers
-  std::vector<std::byte> client, server;     // each side's private copy
-  uint64_t next = 0;
-  uint64_t last_served = 0;
+  LineBuffer request, response;          // the "shared" buffers
+  LineBuffer client, server;             // each side's private copy
+  alignas(64) uint64_t next = 0;         // the client's
+  alignas(64) uint64_t last_served = 0;  // the server's
 };
 
 Sample spin_round_trips(uint32_t payload, std::chrono::duration<double> run_time) {
