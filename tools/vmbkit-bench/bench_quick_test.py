@@ -48,8 +48,8 @@ class Quick(unittest.TestCase):
 
     def test_round_trips_of_every_baseline_and_vmbkit(self):
         transports = {r["transport"]: r for r in self.rows if r["bench"] == "round_trip"}
-        for name in ["spin", "eventfd", "pipe", "socketpair", "vmbkit-sync-event",
-                     "vmbkit-sync-poll"]:
+        for name in ["spin", "eventfd", "pipe", "socketpair", "vmbkit-ring-poll",
+                     "vmbkit-sync-event", "vmbkit-sync-poll"]:
             self.assertIn(name, transports)
             self.assertTrue(positive(transports[name]["ns"]), transports[name])
             self.assertTrue(positive(transports[name]["vs_spin"]), transports[name])
@@ -93,7 +93,8 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual({row["bench"] for row in rows}, {"machine", "round_trip", "target"})
         transports = {r["transport"]: r for r in rows if r["bench"] == "round_trip"}
         self.assertEqual(set(transports), {"spin", "eventfd", "pipe", "socketpair",
-                                           "vmbkit-sync-event", "vmbkit-sync-poll"})
+                                           "vmbkit-ring-poll", "vmbkit-sync-event",
+                                           "vmbkit-sync-poll"})
         for row in transports.values():
             self.assertEqual(row["payload"], 128)
             self.assertTrue(positive(row["ns"]), row)

@@ -50,6 +50,9 @@ void round_trip_section(SuiteState& suite) {
                        return measure_baseline_round_trip(baseline, payload, t);
                      }});
   }
+  cases.push_back({"vmbkit-ring-poll", [payload](std::chrono::duration<double> t) {
+                     return measure_ring_round_trip(payload, t);
+                   }});
   cases.push_back({"vmbkit-sync-event", [payload](std::chrono::duration<double> t) {
                      return measure_kmcl_round_trip(payload, t, false);
                    }});
@@ -77,8 +80,10 @@ void round_trip_section(SuiteState& suite) {
                 ratio_text(ns / spin)});
   }
   suite.report.note(
-      "vmbkit-sync-*: VmbChannelSendSynchronousRequest on a loopback bus, server "
-      "completing in its callback; -poll: both channels VmbKitChannelInitSetPolling(TRUE)");
+      "vmbkit-ring-poll: the bare rings alone, polled both ways (every barrier of the VMBus "
+      "ring protocol, no channel layer); vmbkit-sync-*: VmbChannelSendSynchronousRequest on a "
+      "loopback bus, server completing in its callback; -poll: both channels "
+      "VmbKitChannelInitSetPolling(TRUE)");
   const CaseResult& poll = results.back();
   const bool measured = results[0].ok() && poll.ok();
   suite.targets.push_back(

@@ -349,4 +349,81 @@ Sample measure_ring(const RingBenchOptions& options, std::chrono::duration<doubl
                                            : minimal_ring_sample(options, run_time);
 }
 
+Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> run_time) {
+  if (payload < 8 || payload > 2048) return {.ok = false, .error = "payload must be 8..2048"};
+  std::string error;
+  const auto requests = BenchRingMemory::create(1, &error);
+  const auto replies = requests ? BenchRingMemory::create(1, &error) : nullptr;
+  if (!requests || !replies) return {.ok = false, .error = error};
+  Sample sample;
+  std::atomic<bool> failed{false};
+  constexpr uint64_t kStop = 0;  // transaction id 0 ends the server's loop
+  run_on_two_cpus(
+      [&] {
+        ring::OutgoingRing outgoing(requests->view());
+        ring::IncomingRing incoming(replies->view());
+        incoming.mask_interrupts();  // polled: the server never needs to signal
+        std::vector<std::byte> request(payload, std::byte{0x5A});
+        std::vector<std::byte> reply(payload);
+        std::vector<std::byte> buffer(4096);
+        wire::PacketView view;
+        const auto start = std::chrono::steady_clock::now();
+        for (uint64_t id = 1;; ++id) {
+          // A stop request as the last one: the server answers it too.
+          const bool stop = sample.seconds >= run_time.count() || failed.load();
+          const uint64_t sent_id = stop ? kStop : id;
+          if (outgoing.try_write(wire::PacketType::kDataInBand, wire::kFlagCompletionRequested,
+                                 sent_id, request) != ring::WriteResult::kWritten) {
+            failed = true;
+            break;
+          }
+          (void)outgoing.commit();  // the server keeps its ring masked: no signal is due
+          ring::ReadResult result;
+          while ((result = incoming.read(buffer, &view)) == ring::ReadResult::kEmpty) cpu_relax();
+          if (result != ring::ReadResult::kPacket || view.transaction_id != sent_id ||
+              view.type != wire::PacketType::kCompletion || view.payload.size() < payload) {
+            failed = true;
+            break;
+          }
+          std::memcpy(reply.data(), view.payload.data(), payload);
+          (void)incoming.commit_read();  // the server never waits for space: one in flight
+          if (stop) break;
+          ++sample.operations;
+          if (id % 64 == 0) sample.seconds = seconds_since(start);
+        }
+        sample.seconds = seconds_since(start);
+      },
+      [&] {
+        ring::IncomingRing incoming(requests->view());
+        ring::OutgoingRing outgoing(replies->view());
+        incoming.mask_interrupts();
+        std::vector<std::byte> buffer(4096);
+        std::vector<std::byte> reply(payload);
+        wire::PacketView view;
+        for (;;) {
+          ring::ReadResult result;
+          while ((result = incoming.read(buffer, &view)) == ring::ReadResult::kEmpty) {
+            if (failed.load(std::memory_order_relaxed)) return;
+            cpu_relax();
+          }
+          if (result != ring::ReadResult::kPacket || view.payload.size() < payload) {
+            failed = true;
+            return;
+          }
+          std::memcpy(reply.data(), view.payload.data(), payload);  // the echo
+          (void)incoming.commit_read();
+          if (outgoing.try_write(wire::PacketType::kCompletion, 0, view.transaction_id, reply) !=
+              ring::WriteResult::kWritten) {
+            failed = true;
+            return;
+          }
+          (void)outgoing.commit();
+          if (view.transaction_id == kStop) return;
+        }
+      });
+  if (failed.load()) return {.ok = false, .error = "a bare-ring round trip failed"};
+  sample.bytes = sample.operations * payload;
+  return sample;
+}
+
 }  // namespace vmb::bench

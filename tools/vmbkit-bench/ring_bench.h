@@ -49,4 +49,12 @@ std::string check_ring_options(const RingBenchOptions& options);
 // consumer's last read. operations = packets, bytes = payload bytes.
 Sample measure_ring(const RingBenchOptions& options, std::chrono::duration<double> run_time);
 
+// The bare rings' synchronous round trip, the protocol's own floor under vmbkit's channel: two
+// vmbkit rings (requests, replies) and two threads pinned like the spin ping-pong's. The client
+// writes a request with "completion requested" and commit()s, polls its reply ring; the server
+// polls, commits the read, writes a completion echoing the payload and commit()s. Both keep
+// their incoming ring masked (polled), so every barrier of rules A and B is paid and no signal
+// is ever due. `payload` 8..2048. operations = round trips.
+Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> run_time);
+
 }  // namespace vmb::bench
