@@ -51,7 +51,14 @@ Deadline Deadline::from_nt_timeout(std::optional<int64_t> timeout_100ns,
 }
 
 Deadline Deadline::from_nt_timeout(std::optional<int64_t> timeout_100ns) {
-  return from_nt_timeout(timeout_100ns, std::chrono::system_clock::now(), Clock::now());
+  // Only the clocks the timeout needs: a clock read costs tens of nanoseconds in a VM, and the
+  // usual timeouts (none, zero) need neither.
+  if (!timeout_100ns.has_value()) return infinite();
+  if (*timeout_100ns == 0) return immediate();
+  const std::chrono::system_clock::time_point now_system =
+      *timeout_100ns > 0 ? std::chrono::system_clock::now()
+                         : std::chrono::system_clock::time_point{};
+  return from_nt_timeout(timeout_100ns, now_system, Clock::now());
 }
 
 bool Deadline::expired(Clock::time_point now) const {

@@ -28,6 +28,24 @@ TEST(Deadline, NoTimeoutIsInfinite) {
   EXPECT_FALSE(deadline.expired(Deadline::Clock::time_point::max()));
 }
 
+// The overload that reads the clocks itself reads only those the timeout needs; every kind
+// still converts as with pinned clocks (bounds around the real clocks, not timings).
+TEST(Deadline, ReadingTheClocksItselfConvertsEveryKind) {
+  EXPECT_TRUE(Deadline::from_nt_timeout(std::nullopt).is_infinite());
+  EXPECT_TRUE(Deadline::from_nt_timeout(0).is_immediate());
+  const auto before = Deadline::Clock::now();
+  const Deadline relative = Deadline::from_nt_timeout(-36'000'000'000);  // one hour
+  const auto after = Deadline::Clock::now();
+  EXPECT_GE(relative.time_point(), before + 1h);
+  EXPECT_LE(relative.time_point(), after + 1h);
+  const int64_t an_hour_ahead = to_windows_time(SystemClock::now() + 1h);
+  const Deadline absolute = Deadline::from_nt_timeout(an_hour_ahead);
+  EXPECT_FALSE(absolute.expired(Deadline::Clock::now() + 59min));
+  EXPECT_TRUE(absolute.expired(Deadline::Clock::now() + 61min));
+  const Deadline past = Deadline::from_nt_timeout(to_windows_time(SystemClock::now() - 1h));
+  EXPECT_TRUE(past.expired(Deadline::Clock::now()));
+}
+
 TEST(Deadline, ZeroIsImmediateAndAlwaysExpired) {
   PinnedClocks clocks;
   const Deadline deadline = Deadline::from_nt_timeout(0, clocks.system, clocks.steady);

@@ -35,7 +35,8 @@ class Deadline {
   static Deadline from_nt_timeout(std::optional<int64_t> timeout_100ns,
                                   std::chrono::system_clock::time_point now_system,
                                   Clock::time_point now_steady);
-  // The same, reading both clocks now.
+  // The same, reading the clocks it needs now (none for infinite or immediate, the steady one
+  // for a relative timeout, both for an absolute one).
   static Deadline from_nt_timeout(std::optional<int64_t> timeout_100ns);
 
   [[nodiscard]] bool is_infinite() const { return kind_ == Kind::kInfinite; }
