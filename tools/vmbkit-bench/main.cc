@@ -2,10 +2,10 @@
 // vmbkit-bench's command line (CLI11): with no command, the full run of bench_suite.h (tables,
 // or JSON lines with --json; --quick for CI); `ring`, the bare ring alone with one JSON line
 // per run; `round-trip`, the round-trip section alone (spin, eventfd, pipe, socketpair,
-// vmbkit event and poll mode) with its target; `soak`, the reliability soak (soak_command.h). Exit
-// status: 0 every case ran, 1 usage error or a case failed (a data check or a call went wrong; for
-// `soak`, anything lost, duplicated or corrupted). Missed targets are reported, never an exit
-// status: timing is not a test.
+// the bare vmbkit rings, vmbkit event and poll mode) with its target; `soak`, the reliability soak
+// (soak_command.h). Exit status: 0 every case ran, 1 usage error or a case failed (a data check or
+// a call went wrong; for `soak`, anything lost, duplicated or corrupted). Missed targets are
+// reported, never an exit status: timing is not a test.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -155,7 +155,7 @@ int run_command_line(int argc, char** argv) {
   CLI::App* round_trip = app.add_subcommand(
       "round-trip",
       "Synchronous request round trips alone: the spin, eventfd, pipe and socketpair baselines, "
-      "vmbkit in event and in poll mode, and the poll-mode target");
+      "the bare vmbkit rings, vmbkit in event and in poll mode, and the poll-mode target");
   round_trip->add_option("--payload", arguments.payload, "Payload bytes each way (default 64)")
       ->check(CLI::Range(1u, 4096u));
   round_trip->add_option("--seconds", arguments.seconds, "Seconds per sample")

@@ -350,10 +350,13 @@ Sample measure_ring(const RingBenchOptions& options, std::chrono::duration<doubl
 }
 
 Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> run_time) {
-  if (payload < 8 || payload > 2048) return {.ok = false, .error = "payload must be 8..2048"};
+  if (payload < 1 || payload > 65536) return {.ok = false, .error = "payload must be 1..65536"};
+  // One packet in flight each way; room for two, in whole pages.
+  const uint32_t packet_bytes = wire::kDescriptorSize + align8(payload) + wire::kTrailerSize;
+  const uint32_t pages = (packet_bytes * 2 + 4095) / 4096;
   std::string error;
-  const auto requests = BenchRingMemory::create(1, &error);
-  const auto replies = requests ? BenchRingMemory::create(1, &error) : nullptr;
+  const auto requests = BenchRingMemory::create(pages, &error);
+  const auto replies = requests ? BenchRingMemory::create(pages, &error) : nullptr;
   if (!requests || !replies) return {.ok = false, .error = error};
   Sample sample;
   std::atomic<bool> failed{false};
@@ -365,7 +368,7 @@ Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> r
         incoming.mask_interrupts();  // polled: the server never needs to signal
         std::vector<std::byte> request(payload, std::byte{0x5A});
         std::vector<std::byte> reply(payload);
-        std::vector<std::byte> buffer(4096);
+        std::vector<std::byte> buffer(packet_bytes);
         wire::PacketView view;
         const auto start = std::chrono::steady_clock::now();
         for (uint64_t id = 1;; ++id) {
@@ -397,7 +400,7 @@ Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> r
         ring::IncomingRing incoming(requests->view());
         ring::OutgoingRing outgoing(replies->view());
         incoming.mask_interrupts();
-        std::vector<std::byte> buffer(4096);
+        std::vector<std::byte> buffer(packet_bytes);
         std::vector<std::byte> reply(payload);
         wire::PacketView view;
         for (;;) {

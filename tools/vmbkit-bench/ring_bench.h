@@ -54,7 +54,7 @@ Sample measure_ring(const RingBenchOptions& options, std::chrono::duration<doubl
 // writes a request with "completion requested" and commit()s, polls its reply ring; the server
 // polls, commits the read, writes a completion echoing the payload and commit()s. Both keep
 // their incoming ring masked (polled), so every barrier of rules A and B is paid and no signal
-// is ever due. `payload` 8..2048. operations = round trips.
+// is ever due. `payload` 1..65536. operations = round trips.
 Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> run_time);
 
 }  // namespace vmb::bench
