@@ -382,7 +382,10 @@ Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> r
           }
           (void)outgoing.commit();  // the server keeps its ring masked: no signal is due
           ring::ReadResult result;
-          while ((result = incoming.read(buffer, &view)) == ring::ReadResult::kEmpty) cpu_relax();
+          while ((result = incoming.read(buffer, &view)) == ring::ReadResult::kEmpty) {
+            if (failed.load(std::memory_order_relaxed)) break;  // the server gave up: no reply
+            cpu_relax();
+          }
           if (result != ring::ReadResult::kPacket || view.transaction_id != sent_id ||
               view.type != wire::PacketType::kCompletion || view.payload.size() < payload) {
             failed = true;
