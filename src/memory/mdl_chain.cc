@@ -211,7 +211,7 @@ MdlChain::MdlChain(MdlChain&& other) noexcept
 
 MdlChain& MdlChain::operator=(MdlChain&& other) noexcept {
   if (this != &other) {
-    release();
+    reset();
     guest_ = std::move(other.guest_);
     storage_ = std::move(other.storage_);
     first_ = std::exchange(other.first_, nullptr);
@@ -220,8 +220,6 @@ MdlChain& MdlChain::operator=(MdlChain&& other) noexcept {
   }
   return *this;
 }
-
-MdlChain::~MdlChain() { release(); }
 
 Result<MdlChain> MdlChain::from_packet_ranges(std::shared_ptr<const GuestMemoryMapping> guest,
                                               const wire::GpaRangeList& ranges, bool read_only,
@@ -252,7 +250,7 @@ Result<MdlChain> MdlChain::from_ranges(std::shared_ptr<const GuestMemoryMapping>
   return chain;
 }
 
-void MdlChain::release() {
+void MdlChain::release() noexcept {
   // Each member's extension owns a window and a guest reference: destroy them in place.
   for (MDL* mdl = first_; mdl != nullptr;) {
     MDL* next = mdl->Next;

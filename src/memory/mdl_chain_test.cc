@@ -296,6 +296,23 @@ TEST_F(MdlChainTest, ChainKeepsTheGuestMappingAlive) {
   EXPECT_EQ(guest_->mapping()->pages(1, 1)[0], std::byte{9});
 }
 
+TEST_F(MdlChainTest, ResetLetsGoOfTheMdlsAndTheGuestMapping) {
+  const std::vector<uint64_t> pfn{1};
+  ASSERT_TRUE(ranges_.append(16, 0, pfn).ok());
+  auto chain = MdlChain::from_ranges(server_, ranges_, false);
+  ASSERT_TRUE(chain);
+  ASSERT_NE(MmGetSystemAddressForMdlSafe(chain->first(), 0), nullptr);  // a window to release
+  const std::weak_ptr<const GuestMemoryMapping> mapping = server_;
+  server_.reset();
+  ASSERT_FALSE(mapping.expired());  // the chain holds it
+  chain->reset();
+  EXPECT_EQ(chain->first(), nullptr);
+  EXPECT_EQ(chain->length(), 0u);
+  EXPECT_TRUE(mapping.expired());
+  chain->reset();  // an empty chain: nothing to do
+  EXPECT_EQ(chain->first(), nullptr);
+}
+
 TEST_F(MdlChainTest, FromRangesRejectsPfnsOutsideTheGuest) {
   const std::vector<uint64_t> pfns{1, kPages};
   ASSERT_TRUE(ranges_.append(8192, 0, pfns).ok());

@@ -70,7 +70,15 @@ class MdlChain {
   MdlChain& operator=(MdlChain&& other) noexcept;
   MdlChain(const MdlChain&) = delete;
   MdlChain& operator=(const MdlChain&) = delete;
-  ~MdlChain();
+  // Inline so that dropping an empty chain (every packet without external data) costs a few
+  // compares, not a call and two smart-pointer resets.
+  ~MdlChain() {
+    if (holds_anything()) release();
+  }
+  // Lets go of the chain (its MDLs, windows and guest reference); it is then empty.
+  void reset() noexcept {
+    if (holds_anything()) release();
+  }
 
   // Builds the chain for ranges received in a GPA-direct packet (already shape-checked by
   // wire::parse_packet; checked again here). STATUS_DATA_ERROR (and *fault) if any range is
@@ -91,7 +99,10 @@ class MdlChain {
   [[nodiscard]] bool read_only() const { return read_only_; }
 
  private:
-  void release();
+  [[nodiscard]] bool holds_anything() const {
+    return first_ != nullptr || storage_ != nullptr || guest_ != nullptr;
+  }
+  void release() noexcept;
   std::shared_ptr<const GuestMemoryMapping> guest_;
   std::unique_ptr<std::byte[]> storage_;  // every MDL with its bookkeeping and PFNs
   PMDL first_ = nullptr;
