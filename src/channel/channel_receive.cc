@@ -339,8 +339,8 @@ IncomingPacket* Channel::take_record_locked() {
 
 void Channel::release_record_locked(IncomingPacket& record) {
   record.state_ = IncomingPacket::State::kFree;
-  record.external_ = MdlChain{};
-  record.external_read_only_ = MdlChain{};
+  record.external_.reset();
+  record.external_read_only_.reset();
   record.guest_.reset();
   record.next = nullptr;
   record.next_free_ = free_records_;
@@ -399,7 +399,6 @@ void Channel::complete(IncomingPacket& record, std::span<const std::byte> payloa
       return;
     }
     --delivered_;
-    changed_.notify_all();
     if (stalled_on_quota_ && delivered_ < quota_) {
       stalled_on_quota_ = false;
       restart = true;
@@ -417,24 +416,32 @@ void Channel::complete(IncomingPacket& record, std::span<const std::byte> payloa
                     length);
         length = 0;
       }
-      // The payload may be the packet's own buffer: move within it, or copy to a new one.
-      if (length > record.bytes_.size()) {
-        std::vector<std::byte> copy(payload.data(), payload.data() + length);
-        record.bytes_.swap(copy);
-      } else if (length != 0) {
-        std::memmove(record.bytes_.data(), payload.data(), length);
-      }
-      record.completion_length_ = static_cast<uint32_t>(length);
-      record.state_ = IncomingPacket::State::kCompleting;
-      record.external_ = MdlChain{};
-      record.external_read_only_ = MdlChain{};
-      if (send_head_ == nullptr && write_entry_locked(record, &corrupt)) {
+      const auto piece = payload.first(length);
+      // The usual case, nothing queued before it and room in the ring: the completion goes
+      // from the driver's buffer straight to the ring and is published before any
+      // bookkeeping, which is what the peer waits for.
+      if (send_head_ == nullptr &&
+          write_completion_locked(record.transaction_id_, piece, &corrupt)) {
         commit_locked();
+        release_record_locked(record);
       } else if (!corrupt) {
+        // Queued: keep a copy. The payload may be the packet's own buffer: move within it, or
+        // copy to a new one.
+        if (length > record.bytes_.size()) {
+          std::vector<std::byte> copy(piece.begin(), piece.end());
+          record.bytes_.swap(copy);
+        } else if (length != 0) {
+          std::memmove(record.bytes_.data(), piece.data(), length);
+        }
+        record.completion_length_ = static_cast<uint32_t>(length);
+        record.state_ = IncomingPacket::State::kCompleting;
+        record.external_.reset();
+        record.external_read_only_.reset();
         enqueue_locked(record);
         if (send_head_ == &record) flush_locked(&corrupt);
       }
     }
+    changed_.notify_all();  // delivered_ went down
   }
   if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
   if (restart) dispatch_task_->schedule();

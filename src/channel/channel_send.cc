@@ -166,41 +166,38 @@ bool Channel::unlink_locked(SendQueueEntry& entry) {
 }
 
 bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
-  ring::OutgoingRing& ring = open_->outgoing;
-  ring::WriteResult result;
   if (entry.is_completion) {
     auto& record = static_cast<IncomingPacket&>(entry);
-    result =
-        ring.try_write(wire::PacketType::kCompletion, 0, record.transaction_id_,
-                       std::span<const std::byte>(record.bytes_.data(), record.completion_length_));
-    if (result == ring::WriteResult::kWritten) {
-      tx_packets_.add(1);
-      tx_bytes_.add(record.completion_length_);
-      tx_completions_.add(1);
-      release_record_locked(record);
+    if (!write_completion_locked(
+            record.transaction_id_,
+            std::span<const std::byte>(record.bytes_.data(), record.completion_length_), corrupt)) {
+      return false;
     }
-  } else {
-    auto& packet = static_cast<PacketObject&>(entry);
-    uint64_t id = 0;
-    if ((packet.wire_flags_ & wire::kFlagCompletionRequested) != 0) {
-      const Result<TransactionId> allocated = transactions_.allocate(&packet);
-      if (!allocated) return false;  // a million transactions outstanding: wait for some
-      id = allocated->value;
-    }
-    const std::span<const std::byte> piece(packet.inband(), packet.inband_length_);
-    ring::OutgoingPacket out;
-    out.type = packet.external_header_length_ != 0 ? wire::PacketType::kDataUsingGpaDirect
-                                                   : wire::PacketType::kDataInBand;
-    out.flags = packet.wire_flags_;
-    out.transaction_id = id;
-    out.extended_header =
-        std::span<const std::byte>(packet.external_header(), packet.external_header_length_);
-    out.payload = std::span<const std::span<const std::byte>>(&piece, 1);
-    result = ring.try_write(out);
-    if (result != ring::WriteResult::kWritten && id != 0) {
-      transactions_.release(TransactionId{id});
-    }
-    if (result == ring::WriteResult::kWritten) {
+    release_record_locked(record);
+    return true;
+  }
+  auto& packet = static_cast<PacketObject&>(entry);
+  uint64_t id = 0;
+  if ((packet.wire_flags_ & wire::kFlagCompletionRequested) != 0) {
+    const Result<TransactionId> allocated = transactions_.allocate(&packet);
+    if (!allocated) return false;  // a million transactions outstanding: wait for some
+    id = allocated->value;
+  }
+  const std::span<const std::byte> piece(packet.inband(), packet.inband_length_);
+  ring::OutgoingPacket out;
+  out.type = packet.external_header_length_ != 0 ? wire::PacketType::kDataUsingGpaDirect
+                                                 : wire::PacketType::kDataInBand;
+  out.flags = packet.wire_flags_;
+  out.transaction_id = id;
+  out.extended_header =
+      std::span<const std::byte>(packet.external_header(), packet.external_header_length_);
+  out.payload = std::span<const std::span<const std::byte>>(&piece, 1);
+  const ring::WriteResult result = open_->outgoing.try_write(out);
+  if (result != ring::WriteResult::kWritten && id != 0) {
+    transactions_.release(TransactionId{id});
+  }
+  switch (result) {
+    case ring::WriteResult::kWritten:
       tx_packets_.add(1);
       tx_bytes_.add(packet.inband_length_);
       packet.transaction_id_ = id;
@@ -209,14 +206,32 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
       } else {
         finish_packet_locked(packet, Status{});  // no completion wanted: done once written
       }
-    } else if (result == ring::WriteResult::kInvalidPacket) {
+      return true;
+    case ring::WriteResult::kInvalidPacket:
       // Checked at send time, so only a channel whose ring shrank can get here.
       finish_packet_locked(packet, Status{STATUS_INVALID_PARAMETER});
       return true;
-    }
+    case ring::WriteResult::kCorrupt:
+      *corrupt = true;
+      return false;
+    case ring::WriteResult::kFull:
+      return false;
+  }
+  return false;
+}
+
+bool Channel::write_completion_locked(uint64_t transaction_id, std::span<const std::byte> payload,
+                                      bool* corrupt) {
+  const ring::WriteResult result =
+      open_->outgoing.try_write(wire::PacketType::kCompletion, 0, transaction_id, payload);
+  if (result == ring::WriteResult::kWritten) {
+    tx_packets_.add(1);
+    tx_bytes_.add(payload.size());
+    tx_completions_.add(1);
+    return true;
   }
   if (result == ring::WriteResult::kCorrupt) *corrupt = true;
-  return result == ring::WriteResult::kWritten;
+  return false;
 }
 
 void Channel::commit_locked() {

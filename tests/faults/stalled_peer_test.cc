@@ -58,6 +58,37 @@ TEST_P(StalledPeer, RingFullForALongTimeLosesNothing) {
   expect_victim_still_works();
 }
 
+// The victim's completions fill its ring and queue behind it: each queued one keeps its own
+// copy of the payload (the echo completes with the packet's own buffer), and when the peer
+// reads again every completion arrives once, in order, with its request's bytes.
+TEST_P(StalledPeer, CompletionsQueuedBehindAFullRingLoseNothing) {
+  ASSERT_NO_FATAL_FAILURE(open_victim());
+  constexpr uint64_t kRequests = 1500;
+  constexpr size_t kBytes = 200;
+  for (uint64_t sequence = 0; sequence < kRequests; ++sequence) {
+    const std::vector<std::byte> request = numbered_payload(sequence, kBytes);
+    // The victim reads on while its completions wait: the peer's ring frees up again.
+    Status sent;
+    ASSERT_TRUE(eventually([&] {
+      sent = peer->send_inband(request, sequence + 1, true);
+      return sent != STATUS_BUFFER_OVERFLOW;
+    }));
+    ASSERT_EQ(sent, STATUS_SUCCESS);
+  }
+  ASSERT_TRUE(eventually([&] { return victim_driver->received().size() == kRequests; }));
+  EXPECT_NE(peer->from_victim().pending_send_size(), 0u);  // completions are queued
+  for (uint64_t expected = 0; expected < kRequests; ++expected) {
+    const std::optional<ReceivedPacket> packet = peer->receive(kPeerWait);
+    ASSERT_TRUE(packet.has_value()) << "completion " << expected;
+    ASSERT_EQ(packet->type, wire::PacketType::kCompletion);
+    ASSERT_EQ(packet->transaction_id, expected + 1);
+    ASSERT_EQ(check_numbered(packet->payload, kBytes), expected);
+  }
+  EXPECT_FALSE(peer->receive(std::chrono::milliseconds(0)).has_value());
+  EXPECT_EQ(recorded_failure(*victim).status, STATUS_SUCCESS);
+  expect_victim_still_works();
+}
+
 TEST_P(StalledPeer, PendingSendSizeNeverSatisfied) {
   ASSERT_NO_FATAL_FAILURE(open_victim());
   const std::vector<std::byte> payload = pattern_bytes(1500);

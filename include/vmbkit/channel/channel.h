@@ -255,6 +255,10 @@ class Channel {
   void enqueue_locked(SendQueueEntry& entry);
   bool unlink_locked(SendQueueEntry& entry);
   bool write_entry_locked(SendQueueEntry& entry, bool* corrupt);
+  // Writes a completion packet (not yet published); false if it does not fit or the ring is
+  // corrupt (*corrupt set).
+  bool write_completion_locked(uint64_t transaction_id, std::span<const std::byte> payload,
+                               bool* corrupt);
   void commit_locked();
   void flush_locked(bool* corrupt);
   void flush_send_queue();
