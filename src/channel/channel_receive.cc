@@ -3,6 +3,7 @@
 // (each packet copied out and validated by the ring before anything else looks at it),
 // matching completions to transactions, delivering data packets serially with the transaction
 // quota, PASSIVE delivery, completing incoming packets, and running completion routines.
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
 
@@ -407,8 +408,10 @@ void Channel::complete(IncomingPacket& record, std::span<const std::byte> payloa
       release_record_locked(record);  // no completion wanted, or nobody to send it to
     } else {
       size_t length = payload.size();
-      const size_t limit =
-          open_->outgoing.max_ring_bytes() - wire::kDescriptorSize - wire::kTrailerSize;
+      // What one packet can carry: the ring's room and the descriptor's u16 len8.
+      const size_t limit = std::min<size_t>(
+          open_->outgoing.max_ring_bytes() - wire::kDescriptorSize - wire::kTrailerSize,
+          wire::kMaximumPacketBytes - wire::kDescriptorSize);
       if (length > limit || (payload.data() == nullptr && length != 0)) {
         log_message(LogLevel::kError,
                     "VmbChannelPacketComplete: %zu bytes cannot be sent; "

@@ -119,6 +119,25 @@ TEST(OutgoingRing, InvalidPacketsLeaveTheRingUsable) {
   EXPECT_EQ(write(ring, 8), WriteResult::kWritten);
 }
 
+// A ring larger than the biggest packet: a payload that fits the ring but not len8 (u16) is
+// refused by the inline path too, not written with a truncated length.
+TEST(OutgoingRing, PacketPastLen8IsInvalidEvenWhenTheRingHasRoom) {
+  RingMemory memory(1u << 20, false);
+  OutgoingRing ring(memory.view());
+  // A first write loads read_index, so the cache shows the whole ring free: the next writes
+  // take the inline path.
+  ASSERT_EQ(write(ring, 8), WriteResult::kWritten);
+  const uint32_t first = ring.uncommitted_bytes();
+  const uint32_t largest_payload = wire::kMaximumPacketBytes - wire::kDescriptorSize;
+  EXPECT_EQ(write(ring, largest_payload + 1), WriteResult::kInvalidPacket);
+  EXPECT_EQ(ring.try_write(PacketType::kCompletion, 0, 1, pattern(largest_payload + 8)),
+            WriteResult::kInvalidPacket);
+  EXPECT_EQ(ring.uncommitted_bytes(), first);
+  ASSERT_EQ(write(ring, largest_payload), WriteResult::kWritten);
+  EXPECT_EQ(ring.uncommitted_bytes(), first + wire::kMaximumPacketBytes + wire::kTrailerSize);
+  EXPECT_FALSE(ring.corrupt());
+}
+
 TEST(OutgoingRing, FullWhenFreeSpaceEqualsNeed) {
   RingMemory memory(4096, false);
   OutgoingRing ring(memory.view());

@@ -124,10 +124,11 @@ inline WriteResult OutgoingRing::try_write(wire::PacketType type, uint16_t flags
   constexpr uint32_t kSimpleTypes = 1u << static_cast<uint16_t>(wire::PacketType::kDataInBand) |
                                     1u << static_cast<uint16_t>(wire::PacketType::kCompletion);
   if (type16 >= 32 || ((kSimpleTypes >> type16) & 1u) == 0 ||
-      flags > wire::kFlagCompletionRequested || payload_bytes > size) [[unlikely]] {
+      flags > wire::kFlagCompletionRequested || payload_bytes > size ||
+      payload_bytes > wire::kMaximumPacketBytes - wire::kDescriptorSize) [[unlikely]] {
     return try_write_general(type, flags, transaction_id, payload);
   }
-  // payload_bytes <= size <= 1 GiB: no overflow below.
+  // payload_bytes <= size <= 1 GiB: no overflow below; len8 fits its u16.
   const auto packet_bytes =
       static_cast<uint32_t>(wire::align8(wire::kDescriptorSize + uint64_t{payload_bytes}));
   const uint32_t ring_bytes = packet_bytes + wire::kTrailerSize;
