@@ -184,15 +184,21 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
     id = allocated->value;
   }
   const std::span<const std::byte> piece(packet.inband(), packet.inband_length_);
-  ring::OutgoingPacket out;
-  out.type = packet.external_header_length_ != 0 ? wire::PacketType::kDataUsingGpaDirect
-                                                 : wire::PacketType::kDataInBand;
-  out.flags = packet.wire_flags_;
-  out.transaction_id = id;
-  out.extended_header =
-      std::span<const std::byte>(packet.external_header(), packet.external_header_length_);
-  out.payload = std::span<const std::span<const std::byte>>(&piece, 1);
-  const ring::WriteResult result = open_->outgoing.try_write(out);
+  ring::WriteResult result;
+  if (packet.external_header_length_ == 0) {
+    // In-band only: the ring's inline path (one payload, no extended header).
+    result =
+        open_->outgoing.try_write(wire::PacketType::kDataInBand, packet.wire_flags_, id, piece);
+  } else {
+    ring::OutgoingPacket out;
+    out.type = wire::PacketType::kDataUsingGpaDirect;
+    out.flags = packet.wire_flags_;
+    out.transaction_id = id;
+    out.extended_header =
+        std::span<const std::byte>(packet.external_header(), packet.external_header_length_);
+    out.payload = std::span<const std::span<const std::byte>>(&piece, 1);
+    result = open_->outgoing.try_write(out);
+  }
   if (result != ring::WriteResult::kWritten && id != 0) {
     transactions_.release(TransactionId{id});
   }
