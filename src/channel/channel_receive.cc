@@ -154,7 +154,9 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       poll = false;
       bool found = false;
       const bool allowed = poll_backoff_.allowed();
-      const auto until = Deadline::Clock::now() + kPollWindow;
+      // The window starts at the first clock check, not before the first look: a peer that
+      // answers at once is seen without a clock read in between.
+      Deadline::Clock::time_point until{};
       for (uint32_t spins = 1; allowed; ++spins) {
         if (open.incoming.has_data()) {
           found = true;
@@ -164,9 +166,14 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         // Other dispatch work (routines, queued sends, a stop) is waiting: let that run do it;
         // the ring stays masked and the next run drains it.
         if (dispatch_task_->rerun_pending()) break;
-        if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
-          poll_backoff_.missed();
-          break;
+        if (spins % 64 == 0) {
+          const auto now = Deadline::Clock::now();
+          if (spins == 64) {
+            until = now + kPollWindow;
+          } else if (now >= until) {
+            poll_backoff_.missed();
+            break;
+          }
         }
         poll_pause(spins);
       }
@@ -262,6 +269,10 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       call_routine(*routine_packet, Status{}, payload);
       continue;
     }
+    // The last packet the ring showed: publish its read_index now, before the driver's
+    // callback, so a peer waiting for the space (or, polling, about to write the next request
+    // into the same control line) is not held up by our callback.
+    if (open.incoming.read_all_loaded() && open.incoming.commit_read()) signal_from_drain(open);
     record->bytes_.assign(view.bytes.begin(), view.bytes.end());
     record->payload_offset_ = static_cast<uint32_t>(payload_at);
     record->payload_length_ = static_cast<uint32_t>(view.payload.size());
