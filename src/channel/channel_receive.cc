@@ -269,10 +269,6 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       call_routine(*routine_packet, Status{}, payload);
       continue;
     }
-    // The last packet the ring showed: publish its read_index now, before the driver's
-    // callback, so a peer waiting for the space (or, polling, about to write the next request
-    // into the same control line) is not held up by our callback.
-    if (open.incoming.read_all_loaded() && open.incoming.commit_read()) signal_from_drain(open);
     record->bytes_.assign(view.bytes.begin(), view.bytes.end());
     record->payload_offset_ = static_cast<uint32_t>(payload_at);
     record->payload_length_ = static_cast<uint32_t>(view.payload.size());

@@ -170,20 +170,6 @@ TEST_F(IncomingRingTest, RewindGivesUnpublishedReadsBack) {
   EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 96u);
 }
 
-TEST_F(IncomingRingTest, ReadAllLoadedTellsTheLastPacketTheRingShowed) {
-  write_committed(memory_.view(), 24, 2);
-  IncomingRing ring(memory_.view());
-  EXPECT_TRUE(ring.read_all_loaded()) << "nothing loaded yet";
-  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
-  EXPECT_FALSE(ring.read_all_loaded()) << "the second packet was in the same load";
-  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
-  EXPECT_TRUE(ring.read_all_loaded());
-  write_committed(memory_.view(), 24, 1);  // published after our load: unseen until the next
-  EXPECT_TRUE(ring.read_all_loaded());
-  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
-  EXPECT_TRUE(ring.read_all_loaded());
-}
-
 TEST_F(IncomingRingTest, RewindIgnoresPositionsItCannotGoBackTo) {
   write_committed(memory_.view(), 24, 3);
   IncomingRing ring(memory_.view());

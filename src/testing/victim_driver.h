@@ -31,8 +31,6 @@ class VictimDriver final : public ChannelDriver {
 
   // Runs (on the dispatch context) for each outgoing transaction that ended, after recording.
   std::function<void(PacketObject&, Status)> on_completed;
-  // Runs in each process-packet callback, after recording and before the mode's action.
-  std::function<void(IncomingPacket&)> on_packet;
 
   void process_packet(Channel& channel, IncomingPacket& packet, std::span<std::byte> payload,
                       bool /*external_data*/) override {
@@ -44,7 +42,6 @@ class VictimDriver final : public ChannelDriver {
       if (mode == Mode::kHold) held_.push_back(&packet);
     }
     changed_.notify_all();
-    if (on_packet) on_packet(packet);
     if (mode == Mode::kEcho) channel.complete(packet, payload);
     if (mode == Mode::kCompleteEmpty) channel.complete(packet, {});
   }

@@ -65,8 +65,6 @@ class IncomingRing {
   // The private read position: where the next read() starts. With rewind_to(), a reader that
   // reads a packet before it knows whether it may take it gives it back untouched.
   [[nodiscard]] uint32_t read_position() const { return read_index_; }
-  // True when everything up to the write_index last loaded has been read (no shared load).
-  [[nodiscard]] bool read_all_loaded() const { return read_index_ == cached_write_index_; }
   // Takes back every read since read_position() returned `position`: the next read() returns
   // those packets again. `position` must come from read_position() after the last
   // commit_read() (published reads cannot be taken back); anything else is ignored. A corrupt
