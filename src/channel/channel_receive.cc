@@ -434,7 +434,9 @@ void Channel::complete(IncomingPacket& record, std::span<const std::byte> payloa
           write_completion_locked(record.transaction_id_, piece, &corrupt)) {
         commit_locked();
         release_record_locked(record);
-      } else if (!corrupt) {
+      } else if (corrupt) {
+        release_record_locked(record);  // the ring is failed (the channel fails below)
+      } else {
         // Queued: keep a copy. The payload may be the packet's own buffer: move within it, or
         // copy to a new one.
         if (length > record.bytes_.size()) {

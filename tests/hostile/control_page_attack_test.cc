@@ -111,6 +111,23 @@ TEST_P(ControlPageAttack, ReadIndexOutOfRange) {
   expect_contained("the peer corrupted the outgoing ring");
 }
 
+// The bad read_index is found by a completion: the victim's echo loads read_index when it
+// publishes (rule A) or when its ring looks full (the peer reads nothing back).
+TEST_P(ControlPageAttack, ReadIndexOutOfRangeFoundByACompletion) {
+  ASSERT_NO_FATAL_FAILURE(open_victim());
+  peer->from_victim().store(wire::kReadIndexOffset, peer->from_victim().data_size() + 8);
+  const std::vector<std::byte> request = pattern_bytes(200);
+  uint64_t id = 0;
+  ASSERT_TRUE(eventually([&] {
+    if (recorded_failure(*victim).status != STATUS_SUCCESS) return true;
+    const Status sent = peer->send_inband(request, ++id, true);
+    EXPECT_TRUE(sent == STATUS_SUCCESS || sent == STATUS_BUFFER_OVERFLOW) << sent.code();
+    return false;
+  }));
+  EXPECT_GE(victim_driver->received().size(), 1u);
+  expect_contained("the peer corrupted the outgoing ring");
+}
+
 TEST_P(ControlPageAttack, ReadIndexMisaligned) {
   ASSERT_NO_FATAL_FAILURE(open_victim());
   send_outstanding(3);
