@@ -319,13 +319,12 @@ bool Channel::take_completion_locked(std::span<std::byte> payload, uint64_t id,
   if (match.match == TransactionTable::Match::kDroppedCancelled) return true;
   if (match.match != TransactionTable::Match::kCompleted) return false;
   auto* packet = static_cast<PacketObject*>(match.owner);
-  packet->transaction_id_ = 0;
-  packet->state_ = PacketObject::State::kIdle;
   if (packet->waiter_ != nullptr) {
-    packet->waiter_->finish(Status{}, payload);
-    changed_.notify_all();
+    finish_waiter_locked(*packet, Status{}, payload);
     return true;
   }
+  packet->transaction_id_ = 0;
+  packet->state_ = PacketObject::State::kIdle;
   *routine = packet;
   return true;
 }

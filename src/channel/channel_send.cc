@@ -302,12 +302,21 @@ void Channel::flush_send_queue() {
   if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
 }
 
+void Channel::finish_waiter_locked(PacketObject& packet, Status status,
+                                   std::span<const std::byte> payload) {
+  SyncRequestWaiter* const waiter = packet.waiter_;
+  packet.waiter_ = nullptr;
+  packet.transaction_id_ = 0;
+  packet.state_ = PacketObject::State::kIdle;
+  free_packet_locked(packet);
+  waiter->finish(status, payload);  // last: the requester may return as soon as it sees this
+  changed_.notify_all();
+}
+
 void Channel::finish_packet_locked(PacketObject& packet, Status status) {
   packet.transaction_id_ = 0;
   if (packet.waiter_ != nullptr) {
-    packet.waiter_->finish(status, {});
-    packet.state_ = PacketObject::State::kIdle;
-    changed_.notify_all();
+    finish_waiter_locked(packet, status, {});
     wake_sleeper();  // its requester may sleep in sleep_draining
     return;
   }

@@ -48,7 +48,7 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
   {
     std::unique_lock lock(mutex_);
     // The internal packet object comes from the pool in the same hold of mutex_ as the send,
-    // and goes back in the hold that ends the wait.
+    // and goes back in the hold that finishes the request.
     PacketObject* const packet = allocate_packet_locked();
     if (packet == nullptr) return {Status{STATUS_INSUFFICIENT_RESOURCES}};
     Status status = check_send(*packet, inband, data, flags);
@@ -67,8 +67,14 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
     if (!status.ok()) {
       packet->waiter_ = nullptr;
       packet->state_ = PacketObject::State::kIdle;
+      free_packet_locked(*packet);
       result.status = status;
     } else {
+      // From here the packet is the finisher's: whoever finishes the waiter (the completion,
+      // a failure, the cancel below) returns it to the pool in the same hold of mutex_
+      // (finish_waiter_locked). Once done() is true this call no longer touches it, so a
+      // request that saw its completion while polling returns without the lock.
+      bool locked = true;
       // Poll mode: wait on the incoming ring itself for a while (not from inside one of this
       // channel's callbacks: the drain would nest in a delivery of the same channel).
       if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this) &&
@@ -81,36 +87,37 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         std::shared_ptr<OpenState> open;
         if (incoming_enabled_ && failure_.ok()) open = open_;
         lock.unlock();
+        locked = false;
         if (open) poll_for_completion(waiter, until, *open);
-        open.reset();
-        lock.lock();
       }
       // Then (event mode at once) sleep until the peer signals and drain on this thread.
       if (wait_for_completion && !waiter.done() && !CallbackScope::inside(this)) {
-        lock.unlock();
+        if (locked) lock.unlock();
+        locked = false;
         sleep_draining(waiter, deadline);
-        lock.lock();
       }
-      while (!waiter.done()) {
-        // Zero timeout with WAIT_FOR_COMPLETION: zero governs queueing only; the completion
-        // is awaited without limit (decisions.md §4).
-        if (deadline.is_infinite() || deadline.is_immediate()) {
-          changed_.wait_for(lock, kWaitSlice);
-          continue;
+      if (!waiter.done()) {
+        if (!locked) lock.lock();
+        while (!waiter.done()) {
+          // Zero timeout with WAIT_FOR_COMPLETION: zero governs queueing only; the completion
+          // is awaited without limit (decisions.md §4).
+          if (deadline.is_infinite() || deadline.is_immediate()) {
+            changed_.wait_for(lock, kWaitSlice);
+            continue;
+          }
+          const auto now = Deadline::Clock::now();
+          if (deadline.expired(now)) {
+            cancel_locked(*packet);
+            finish_waiter_locked(*packet, Status{STATUS_CANCELLED}, {});
+            break;
+          }
+          changed_.wait_until(lock, std::min(deadline.time_point(), now + kWaitSlice));
         }
-        const auto now = Deadline::Clock::now();
-        if (deadline.expired(now)) {
-          cancel_locked(*packet);
-          waiter.finish(Status{STATUS_CANCELLED}, {});
-          break;
-        }
-        changed_.wait_until(lock, std::min(deadline.time_point(), now + kWaitSlice));
       }
-      packet->waiter_ = nullptr;
+      // done() was seen with acquire (or under mutex_): the outcome is complete.
       result.status = waiter.status();
       result.completion_bytes = waiter.copied();
     }
-    free_packet_locked(*packet);
   }
   if (corrupt) fail(Status{STATUS_DATA_ERROR}, "the peer corrupted the outgoing ring");
   return result;

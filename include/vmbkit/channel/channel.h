@@ -263,6 +263,10 @@ class Channel {
   void flush_locked(bool* corrupt);
   void flush_send_queue();
   void finish_packet_locked(PacketObject& packet, Status status);
+  // Ends a synchronous request in one hold: its internal packet goes back to the pool, then
+  // the waiter gets the outcome (the requester no longer touches the packet after that).
+  void finish_waiter_locked(PacketObject& packet, Status status,
+                            std::span<const std::byte> payload);
   void cancel_locked(PacketObject& packet);
   void call_routine(PacketObject& packet, Status status, std::span<std::byte> payload);
 
@@ -311,6 +315,38 @@ class Channel {
     }
     [[nodiscard]] uint64_t get() const { return value.load(std::memory_order_relaxed); }
   };
+  // A condition variable that counts its waiters, used only with mutex_ held (waits and
+  // notifications alike): a notification with nobody waiting, the usual case on the packet
+  // path, is a compare instead of a call into the C library.
+  class WatchedCondition {
+   public:
+    template <class Predicate>
+    void wait(std::unique_lock<std::mutex>& lock, Predicate done) {
+      ++waiters_;
+      condition_.wait(lock, done);
+      --waiters_;
+    }
+    template <class Rep, class Period>
+    void wait_for(std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> time) {
+      ++waiters_;
+      condition_.wait_for(lock, time);
+      --waiters_;
+    }
+    template <class Clock, class Duration>
+    void wait_until(std::unique_lock<std::mutex>& lock,
+                    std::chrono::time_point<Clock, Duration> until) {
+      ++waiters_;
+      condition_.wait_until(lock, until);
+      --waiters_;
+    }
+    void notify_all() {
+      if (waiters_ != 0) condition_.notify_all();
+    }
+
+   private:
+    std::condition_variable condition_;
+    uint32_t waiters_ = 0;
+  };
   // allocate_packet() and free_packet() for a caller holding mutex_.
   PacketObject* allocate_packet_locked();
   void free_packet_locked(PacketObject& packet);
@@ -329,8 +365,8 @@ class Channel {
   std::unique_ptr<ChannelDriver> driver_;
   std::atomic<void*> pointer_{nullptr};
 
-  mutable std::mutex mutex_;         // everything below unless stated
-  std::condition_variable changed_;  // delivered count, sync waiters, control events
+  mutable std::mutex mutex_;  // everything below unless stated
+  WatchedCondition changed_;  // delivered count, sync waiters, control events
   ChannelConfig config_;
   Connection connection_ = Connection::kDisabled;
   bool run_requested_;    // Start (true) or Pause (false) was the last request
