@@ -32,6 +32,7 @@
 #include "vmbkit/channel/channel_bus.h"
 #include "vmbkit/channel/channel_config.h"
 #include "vmbkit/channel/channel_driver.h"
+#include "vmbkit/channel/channel_mutex.h"
 #include "vmbkit/channel/deadline.h"
 #include "vmbkit/channel/incoming_packet.h"
 #include "vmbkit/channel/packet_object.h"
@@ -321,19 +322,19 @@ class Channel {
   class WatchedCondition {
    public:
     template <class Predicate>
-    void wait(std::unique_lock<std::mutex>& lock, Predicate done) {
+    void wait(std::unique_lock<ChannelMutex>& lock, Predicate done) {
       ++waiters_;
       condition_.wait(lock, done);
       --waiters_;
     }
     template <class Rep, class Period>
-    void wait_for(std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> time) {
+    void wait_for(std::unique_lock<ChannelMutex>& lock, std::chrono::duration<Rep, Period> time) {
       ++waiters_;
       condition_.wait_for(lock, time);
       --waiters_;
     }
     template <class Clock, class Duration>
-    void wait_until(std::unique_lock<std::mutex>& lock,
+    void wait_until(std::unique_lock<ChannelMutex>& lock,
                     std::chrono::time_point<Clock, Duration> until) {
       ++waiters_;
       condition_.wait_until(lock, until);
@@ -344,7 +345,7 @@ class Channel {
     }
 
    private:
-    std::condition_variable condition_;
+    std::condition_variable_any condition_;  // waits are rare: the general kind will do
     uint32_t waiters_ = 0;
   };
   // allocate_packet() and free_packet() for a caller holding mutex_.
@@ -365,8 +366,8 @@ class Channel {
   std::unique_ptr<ChannelDriver> driver_;
   std::atomic<void*> pointer_{nullptr};
 
-  mutable std::mutex mutex_;  // everything below unless stated
-  WatchedCondition changed_;  // delivered count, sync waiters, control events
+  mutable ChannelMutex mutex_;  // everything below unless stated
+  WatchedCondition changed_;    // delivered count, sync waiters, control events
   ChannelConfig config_;
   Connection connection_ = Connection::kDisabled;
   bool run_requested_;    // Start (true) or Pause (false) was the last request
