@@ -57,7 +57,7 @@ Channel::~Channel() {
   if (polling_.load(std::memory_order_relaxed)) WorkerPool::add_polled_channels(-1);
   for (void* memory : pooled_packet_memory_) {
     static_cast<PacketObject*>(memory)->invalidate();
-    ::operator delete(memory);
+    ::operator delete (memory, std::align_val_t{kCacheLine});
   }
   for (auto& record : records_) record->magic_ = 0;
   magic_ = 0;
@@ -284,12 +284,14 @@ PacketObject* Channel::allocate_packet_locked() {
     const uint32_t external = external_header_capacity(config_, role_);
     const size_t bytes =
         sizeof(PacketObject) + PacketObject::storage_bytes(config_.maximum_packet_size, external);
-    void* memory = ::operator new(bytes, std::nothrow);
+    // Whole cache lines: a packet never shares one with another channel's hot data.
+    void* memory = ::operator new ((bytes + kCacheLine - 1) / kCacheLine * kCacheLine,
+                                   std::align_val_t{kCacheLine}, std::nothrow);
     if (memory == nullptr) return nullptr;
     try {
       pooled_packet_memory_.push_back(memory);
     } catch (const std::bad_alloc&) {
-      ::operator delete(memory);
+      ::operator delete (memory, std::align_val_t{kCacheLine});
       return nullptr;
     }
     packet = new (memory) PacketObject(*this, true, config_.maximum_packet_size, external);

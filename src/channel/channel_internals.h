@@ -32,7 +32,7 @@ inline void poll_pause(uint32_t /*spins*/) {
 
 // The rings of the current connection. Shared: the dispatch task keeps a reference while it
 // reads, so a close never frees rings under it.
-struct Channel::OpenState {
+struct alignas(kCacheLine) Channel::OpenState {
   explicit OpenState(std::unique_ptr<ChannelConnection> link);
   std::unique_ptr<ChannelConnection> connection;
   ring::OutgoingRing outgoing;         // guarded by Channel::mutex_

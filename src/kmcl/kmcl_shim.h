@@ -55,7 +55,7 @@ NTSTATUS init_status(Status status);
 
 // Forwards the channel's callbacks to the driver's C functions. The callback pointers are set
 // by Init functions while the channel is Disabled and only read after Enable.
-class KmclDriver final : public ChannelDriver {
+class alignas(kCacheLine) KmclDriver final : public ChannelDriver {
  public:
   explicit KmclDriver(DEVICE_OBJECT* device) : device_(device) {}
   [[nodiscard]] DEVICE_OBJECT* device() const { return device_; }

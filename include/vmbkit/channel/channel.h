@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "vmbkit/channel/cache_line.h"
 #include "vmbkit/channel/channel_bus.h"
 #include "vmbkit/channel/channel_config.h"
 #include "vmbkit/channel/channel_driver.h"
@@ -79,7 +80,7 @@ struct SyncRequestResult {
   uint32_t completion_bytes = 0;  // bytes copied into the completion buffer
 };
 
-class Channel {
+class alignas(kCacheLine) Channel {
  public:
   // Creates a Disabled channel on `bus`; the driver receives every callback. The bus must
   // outlive the channel.

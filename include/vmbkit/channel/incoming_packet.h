@@ -13,12 +13,13 @@
 #include <span>
 #include <vector>
 
+#include "vmbkit/channel/cache_line.h"
 #include "vmbkit/channel/packet_object.h"
 #include "vmbkit/memory/mdl_chain.h"
 
 namespace vmb {
 
-class IncomingPacket : public SendQueueEntry {
+class alignas(kCacheLine) IncomingPacket : public SendQueueEntry {
  public:
   IncomingPacket(const IncomingPacket&) = delete;
   IncomingPacket& operator=(const IncomingPacket&) = delete;

@@ -17,12 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "vmbkit/channel/cache_line.h"
+
 namespace vmb {
 
 class WorkerPool;
 
 // Work that a pool runs serially. Subclasses implement run(). Thread-safe.
-class SerialTask {
+class alignas(kCacheLine) SerialTask {
  public:
   explicit SerialTask(WorkerPool& pool) : pool_(&pool) {}
   SerialTask(const SerialTask&) = delete;
