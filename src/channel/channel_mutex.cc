@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "vmbkit/channel/channel_mutex.h"
 
+#include "channel/channel_internals.h"
+
 namespace vmb {
 namespace {
 
@@ -8,17 +10,11 @@ namespace {
 // spin usually ends in the lock and saves the futex round trip (tens of microseconds here).
 constexpr int kSpins = 128;
 
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
 void ChannelMutex::lock_contended(uint32_t seen) {
   for (int spin = 0; spin < kSpins && seen == kHeld; ++spin) {
-    spin_pause();
+    poll_pause(static_cast<uint32_t>(spin));
     seen = state_.load(std::memory_order_relaxed);
     if (seen == kFree && state_.compare_exchange_strong(seen, kHeld, std::memory_order_acquire,
                                                         std::memory_order_relaxed)) {
