@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -184,30 +185,47 @@ TEST_F(ProcessChannelBusTest, AGuestReusesItsRingPagesOnlyAfterTheServerLetGoOfT
   // The guest's close waits for the ring GPADL's teardown, and the host answers it only once
   // the server channel's connection is gone: until then the server may still touch the rings,
   // and a guest that reused the pages for a new open would see them written.
-  std::mutex release_mutex;
-  std::condition_variable release_changed;
-  bool release = false;
-  std::atomic<bool> in_closed{false};
-  server_events_->on_closed = [&](Channel&) {
-    in_closed.store(true);
-    std::unique_lock lock(release_mutex);
-    release_changed.wait_for(lock, kTestDeadline, [&] { return release; });
+  // The gate outlives this body: the server closes again in TearDown (the client's destructor
+  // disables it), and a failed assertion ends the body early. Once released, it stays open.
+  struct Gate {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool released = false;
+    std::atomic<int> closes{0};
+    void release() {
+      {
+        const std::lock_guard lock(mutex);
+        released = true;
+      }
+      changed.notify_all();
+    }
+  };
+  const auto gate = std::make_shared<Gate>();
+  server_events_->on_closed = [gate](Channel&) {
+    gate->closes.fetch_add(1);
+    std::unique_lock lock(gate->mutex);
+    gate->changed.wait_for(lock, kTestDeadline, [&] { return gate->released; });
   };
   open_both();
   std::atomic<bool> disabled{false};
-  std::thread disabling([&] {
+  std::thread disabling([this, &disabled] {
     client_->disable();
     disabled.store(true);
   });
+  // Whatever happens below, the disabling thread is let go and joined before the body ends.
+  struct Joiner {
+    Gate& gate;
+    std::thread& thread;
+    ~Joiner() {
+      gate.release();
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{*gate, disabling};
   ASSERT_TRUE(server_events_->wait_for_event("closed"));
   // The server is inside closed(), its connection still alive: the guest's Disable waits.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(disabled.load());
-  {
-    const std::lock_guard lock(release_mutex);
-    release = true;
-  }
-  release_changed.notify_all();
+  gate->release();
   disabling.join();
   EXPECT_TRUE(disabled.load());
   ASSERT_TRUE(client_->enable().ok());
@@ -219,7 +237,7 @@ TEST_F(ProcessChannelBusTest, AGuestReusesItsRingPagesOnlyAfterTheServerLetGoOfT
   ASSERT_TRUE(client_events_->wait_for_completions(1));
   EXPECT_EQ(client_events_->completed()[0].status, STATUS_SUCCESS);
   client_->free_packet(*packet);
-  EXPECT_TRUE(in_closed.load());
+  EXPECT_EQ(gate->closes.load(), 1);
 }
 
 TEST_F(ProcessChannelBusTest, ServerDisableRescindsAndTheClientCloses) {
