@@ -73,11 +73,13 @@ Sample drive_round_trips(std::chrono::duration<double> run_time,
       [&] {
         const auto start = std::chrono::steady_clock::now();
         while (sample.ok) {
+          const uint64_t before = sample.operations;
           for (int i = 0; i < kStepsPerClockCheck && sample.ok; ++i) {
             sample.ok = client_step(false);
             sample.operations += sample.ok ? 1 : 0;
           }
           sample.seconds = seconds_since(start);
+          sample.end_batch(sample.seconds, sample.operations - before);
           if (sample.seconds >= run_time.count()) break;
         }
         if (!client_step(true)) sample.ok = false;

@@ -53,6 +53,8 @@ class Quick(unittest.TestCase):
             self.assertIn(name, transports)
             self.assertTrue(positive(transports[name]["ns"]), transports[name])
             self.assertTrue(positive(transports[name]["vs_spin"]), transports[name])
+            self.assertTrue(positive(transports[name]["ns_typical"]), transports[name])
+            self.assertTrue(positive(transports[name]["typical_vs_spin"]), transports[name])
             self.assertEqual(transports[name]["payload"], 64)
 
     def test_one_way_for_each_payload(self):
@@ -98,6 +100,7 @@ class RoundTrip(unittest.TestCase):
         for row in transports.values():
             self.assertEqual(row["payload"], 128)
             self.assertTrue(positive(row["ns"]), row)
+            self.assertTrue(positive(row["ns_typical"]), row)
         targets = [r for r in rows if r["bench"] == "target"]
         self.assertEqual([t["name"] for t in targets], ["sync_round_trip_poll_vs_spin"])
 

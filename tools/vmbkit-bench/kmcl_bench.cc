@@ -214,6 +214,7 @@ Sample measure_kmcl_round_trip(uint32_t payload, std::chrono::duration<double> r
       ++sample.operations;
     }
     sample.seconds = seconds_since(start);
+    sample.end_batch(sample.seconds, 64);
     if (sample.seconds >= run_time.count()) break;
   }
   sample.bytes = sample.operations * payload;

@@ -395,7 +395,10 @@ Sample measure_ring_round_trip(uint32_t payload, std::chrono::duration<double> r
           (void)incoming.commit_read();  // the server never waits for space: one in flight
           if (stop) break;
           ++sample.operations;
-          if (id % 64 == 0) sample.seconds = seconds_since(start);
+          if (id % 64 == 0) {
+            sample.seconds = seconds_since(start);
+            sample.end_batch(sample.seconds, 64);
+          }
         }
         sample.seconds = seconds_since(start);
       },

@@ -40,6 +40,16 @@ double Sample::nanoseconds_per_operation() const {
                         : std::numeric_limits<double>::quiet_NaN();
 }
 
+double Sample::typical_nanoseconds_per_operation() const { return median(batch_ns); }
+
+void Sample::end_batch(double seconds_now, uint64_t operations_in_batch) {
+  if (operations_in_batch != 0 && seconds_now > batch_started) {
+    batch_ns.push_back((seconds_now - batch_started) * 1e9 /
+                       static_cast<double>(operations_in_batch));
+  }
+  batch_started = seconds_now;
+}
+
 double Sample::signals_per_operation() const {
   return operations > 0 ? static_cast<double>(signals) / static_cast<double>(operations)
                         : std::numeric_limits<double>::quiet_NaN();
@@ -70,6 +80,10 @@ double CaseResult::median_nanoseconds_per_operation() const {
 
 double CaseResult::median_signals_per_operation() const {
   return median_of(samples, [](const Sample& s) { return s.signals_per_operation(); });
+}
+
+double CaseResult::median_typical_nanoseconds_per_operation() const {
+  return median_of(samples, [](const Sample& s) { return s.typical_nanoseconds_per_operation(); });
 }
 
 uint64_t CaseResult::total_operations() const {

@@ -20,13 +20,23 @@ struct Sample {
   uint64_t operations = 0;  // round trips, packets or requests completed
   uint64_t bytes = 0;       // payload bytes moved (one direction)
   uint64_t signals = 0;     // wake-ups sent to the peer (eventfd writes), where counted
-  bool ok = true;           // false: the case failed (data corrupted, a call failed)
-  std::string error;        // why, when !ok
+  // Round trips: the time per operation of each batch the case timed (it reads the clock once
+  // per batch of 64), in nanoseconds. Empty for cases that do not keep batches.
+  std::vector<double> batch_ns{};
+  double batch_started = 0;  // seconds since the start at which the current batch began
+  bool ok = true;            // false: the case failed (data corrupted, a call failed)
+  std::string error;         // why, when !ok
 
   [[nodiscard]] double operations_per_second() const;
   [[nodiscard]] double bytes_per_second() const;
   [[nodiscard]] double nanoseconds_per_operation() const;
   [[nodiscard]] double signals_per_operation() const;
+  // The median of batch_ns: the typical operation, without the host's rare long stalls (a
+  // vCPU descheduled, a timer interrupt, a thread preempted) that the mean pays in full. NaN
+  // without batches.
+  [[nodiscard]] double typical_nanoseconds_per_operation() const;
+  // Ends a batch of `operations` at `seconds_now` (seconds since the start of the sample).
+  void end_batch(double seconds_now, uint64_t operations_in_batch);
 };
 
 // How long each case runs and how often.
@@ -52,6 +62,7 @@ struct CaseResult {
   [[nodiscard]] double median_bytes_per_second() const;
   [[nodiscard]] double median_nanoseconds_per_operation() const;
   [[nodiscard]] double median_signals_per_operation() const;
+  [[nodiscard]] double median_typical_nanoseconds_per_operation() const;
   // Summed over all samples (signals per operation over the whole measurement).
   [[nodiscard]] uint64_t total_operations() const;
 };
