@@ -103,6 +103,18 @@ TEST_F(PollMode, RoundTripsWithOnlyTheServerPolling) {
   round_trips(3000);
 }
 
+// One-page rings wrap every few dozen requests: polled requests match their completions in
+// packets that wrap the ring.
+TEST_F(PollMode, RoundTripsThroughOnePageRingsWrapThem) {
+  ASSERT_TRUE(client->set_ring_page_counts(1, 1).ok());
+  open_both(true, true);
+  constexpr uint32_t kCount = 3000;
+  round_trips(kCount);
+  EXPECT_EQ(client->statistics().completions_received, kCount);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+  EXPECT_TRUE(server->failure(nullptr).ok());
+}
+
 // A requester that polls its ring inline also delivers what the server sends on its own,
 // in order, one process-packet callback at a time.
 TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
@@ -134,6 +146,49 @@ TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
     ASSERT_EQ(value, i);
   }
   EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+}
+
+// The server sends a packet of its own before each completion, so a polling requester finds
+// that packet in front of its completion: it is delivered (in order, none lost), and the
+// completion still finishes the request.
+TEST_F(PollMode, APacketAheadOfTheCompletionIsDeliveredToo) {
+  server_events->on_packet = [](Channel& channel, IncomingPacket& packet,
+                                std::span<std::byte> payload) {
+    PacketObject* ahead = channel.allocate_packet();
+    ASSERT_NE(ahead, nullptr);
+    ASSERT_TRUE(channel.send(*ahead, payload, {}, 0).ok());
+    channel.complete(packet, payload);
+  };
+  open_both(true, true);
+  constexpr uint32_t kCount = 2000;
+  round_trips(kCount);
+  ASSERT_TRUE(client_events->wait_for_packets(kCount));
+  const auto received = client_events->received();
+  ASSERT_EQ(received.size(), kCount);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    uint32_t value;
+    std::memcpy(&value, received[i].data(), sizeof value);
+    ASSERT_EQ(value, i);
+  }
+  EXPECT_EQ(client->statistics().completions_received, kCount);
+  EXPECT_TRUE(client->failure(nullptr).ok());
+}
+
+// After a polled request the requester's ring is left as an idle channel's: its read_index
+// published and interrupts unmasked, so a packet the server sends next is signalled and
+// delivered (a stale read_index would make the ring look non-empty to the server, which would
+// then not signal).
+TEST_F(PollMode, APacketAfterAPolledRequestIsSignalledAndDelivered) {
+  open_both(true, true);
+  constexpr uint32_t kRounds = 50;
+  for (uint32_t i = 0; i < kRounds; ++i) {
+    round_trips(1);
+    PacketObject* packet = server->allocate_packet();
+    ASSERT_NE(packet, nullptr);
+    ASSERT_TRUE(server->send(*packet, numbered(i, 24), {}, 0).ok());
+    ASSERT_TRUE(client_events->wait_for_packets(i + 1)) << "round " << i;
+  }
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
 

@@ -86,9 +86,12 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         // The rings to poll, taken in this hold; not delivering (paused, closing): none.
         std::shared_ptr<OpenState> open;
         if (incoming_enabled_ && failure_.ok()) open = open_;
+        // Read under mutex_: once unlocked the packet is the finisher's.
+        const uint64_t id =
+            packet->state_ == PacketObject::State::kInRing ? packet->transaction_id_ : 0;
         lock.unlock();
         locked = false;
-        if (open) poll_for_completion(waiter, until, *open);
+        if (open) poll_for_completion(waiter, until, *open, id);
       }
       // Then (event mode at once) sleep until the peer signals and drain on this thread.
       if (wait_for_completion && !waiter.done() && !CallbackScope::inside(this)) {
@@ -124,7 +127,7 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
 }
 
 void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
-                                  Deadline::Clock::time_point until, OpenState& open) {
+                                  Deadline::Clock::time_point until, OpenState& open, uint64_t id) {
   bool owned = false;
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
@@ -153,13 +156,18 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
     // Otherwise only the ring has news: work that needs more (routines, queued sends) always
     // schedules the task, which sets drain_rerun_.
     if (open.incoming.has_data()) {
-      dispatch_owned(DrainMode::kInline, &open);
+      if (id == 0 || !take_polled_completion(open, waiter, id)) {
+        dispatch_owned(DrainMode::kInline, &open);
+      }
       continue;
     }
     poll_pause(spins);
   }
   if (waiter.done()) poll_backoff_.hit();
   if (!owned) return;
+  // Publish what the fast match read (rule B) before unmasking: a producer decides rule A
+  // against the published read_index.
+  if (open.incoming.commit_read()) signal_from_drain(open);
   // Leave the ring as an idle channel has it: unmasked, so the peer signals the next packet
   // (rule A), and drained by the task if one slipped in.
   bool more = false;
@@ -169,6 +177,36 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   }
   release_drain();
   if (more) dispatch_task_->schedule();
+}
+
+bool Channel::take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter,
+                                     uint64_t id) {
+  const uint32_t position = open.incoming.read_position();
+  wire::PacketView view;
+  if (open.incoming.read(open.read_buffer, &view) != ring::ReadResult::kPacket) {
+    return false;  // a corrupt ring: the general drain reads it again and fails the channel
+  }
+  if (view.type != wire::PacketType::kCompletion || view.transaction_id != id) {
+    open.incoming.rewind_to(position);
+    return false;
+  }
+  // The view points into read_buffer, which the drain's owner owns.
+  const size_t payload_at = static_cast<size_t>(view.payload.data() - open.read_buffer.data());
+  const std::span<std::byte> payload(open.read_buffer.data() + payload_at, view.payload.size());
+  const std::lock_guard lock(mutex_);
+  // The general drain's checks: a close, a failure or a full quota leaves the packet to it.
+  // A waiter not yet finished still owns `id` (ids are freed only when their packet is
+  // finished, under mutex_), so the match below finishes this waiter and runs no routine.
+  PacketObject* routine = nullptr;
+  if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open || delivered_ >= quota_ ||
+      waiter.done() || !take_completion_locked(payload, id, &routine)) {
+    open.incoming.rewind_to(position);
+    return false;
+  }
+  rx_packets_.add(1);
+  rx_bytes_.add(view.payload.size());
+  rx_completions_.add(1);
+  return true;
 }
 
 void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& deadline) {

@@ -290,8 +290,15 @@ class alignas(kCacheLine) Channel {
   // A polled synchronous request: polls the incoming ring of `open` (the connection it was
   // sent on) for the completion until `waiter` is done or `until` passes. Called without
   // mutex_.
+  // `id`: the request's transaction id if it is in the ring (0: queued, no fast match).
   void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
-                           OpenState& open);
+                           OpenState& open, uint64_t id);
+  // The polled request's own completion, taken straight from the ring: the next packet is read
+  // and, if it is the completion for `id` (still `waiter`'s: not finished) and the connection
+  // still delivers, the waiter is finished in one hold of mutex_. Anything else goes back to
+  // the ring unread (false) for the general drain. The caller owns the drain and publishes
+  // read_index before it lets go.
+  bool take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter, uint64_t id);
   // A synchronous request's wait for a signal (after any poll window): the waiting thread
   // takes the drain, unmasks and sleeps until the peer signals, then drains on its own thread,
   // so the completion costs one wake-up (this thread's) instead of two (a dispatch thread's,
