@@ -79,19 +79,31 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       // channel's callbacks: the drain would nest in a delivery of the same channel).
       if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this) &&
           poll_backoff_.allowed()) {
+        // The rings to poll, taken in this hold; not delivering (paused, closing): none.
+        OpenState* const ring = incoming_enabled_ && failure_.ok() ? open_.get() : nullptr;
+        // Mask first, as close behind the send as can be: a completion the peer writes while
+        // the ring is still unmasked is signalled, and the signal schedules the dispatch task,
+        // which then drains (and, in poll mode, polls) beside this thread.
+        bool owned = false;
+        if (ring != nullptr && try_own_drain()) {
+          owned = true;
+          if (!ring->masked) {
+            ring->incoming.mask_interrupts();  // rule C: we are polling, the peer need not signal
+            ring->masked = true;
+          }
+        }
+        std::shared_ptr<OpenState> open;
+        if (ring != nullptr) open = open_;
         auto until = Deadline::Clock::now() + kPollWindow;
         if (!deadline.is_infinite() && !deadline.is_immediate()) {
           until = std::min(until, deadline.time_point());
         }
-        // The rings to poll, taken in this hold; not delivering (paused, closing): none.
-        std::shared_ptr<OpenState> open;
-        if (incoming_enabled_ && failure_.ok()) open = open_;
         // Read under mutex_: once unlocked the packet is the finisher's.
         const uint64_t id =
             packet->state_ == PacketObject::State::kInRing ? packet->transaction_id_ : 0;
         lock.unlock();
         locked = false;
-        if (open) poll_for_completion(waiter, until, *open, id);
+        if (open) poll_for_completion(waiter, until, *open, id, owned);
       }
       // Then (event mode at once) sleep until the peer signals and drain on this thread.
       if (wait_for_completion && !waiter.done() && !CallbackScope::inside(this)) {
@@ -127,8 +139,8 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
 }
 
 void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
-                                  Deadline::Clock::time_point until, OpenState& open, uint64_t id) {
-  bool owned = false;
+                                  Deadline::Clock::time_point until, OpenState& open, uint64_t id,
+                                  bool owned) {
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
       poll_backoff_.missed();

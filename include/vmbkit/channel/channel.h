@@ -291,8 +291,9 @@ class alignas(kCacheLine) Channel {
   // sent on) for the completion until `waiter` is done or `until` passes. Called without
   // mutex_.
   // `id`: the request's transaction id if it is in the ring (0: queued, no fast match).
+  // `owned`: the caller already owns the drain and has masked the ring.
   void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
-                           OpenState& open, uint64_t id);
+                           OpenState& open, uint64_t id, bool owned);
   // The polled request's own completion, taken straight from the ring: the next packet is read
   // and, if it is the completion for `id` (still `waiter`'s: not finished) and the connection
   // still delivers, the waiter is finished in one hold of mutex_. Anything else goes back to
