@@ -211,6 +211,35 @@ TEST_F(PollMode, ManyPacketsThroughASmallRingArriveInOrder) {
   EXPECT_EQ(server->statistics().packets_received, kCount);
 }
 
+// A dispatch run delivers at most 64 packets, then yields its pool thread and runs again: 200
+// packets waiting in the ring arrive as batches of 64, 64, 64 and 8 (processing_complete
+// reports each), polled or not.
+TEST_F(PollMode, ADispatchRunDeliversAtMost64Packets) {
+  for (const bool polled : {false, true}) {
+    SCOPED_TRACE(polled ? "polled" : "event");
+    if (polled) {
+      TearDown();
+      SetUp();
+    }
+    server->pause();  // the next Enable comes up paused: the packets wait in the ring
+    ASSERT_TRUE(server->set_polling(polled).ok());
+    ASSERT_TRUE(client->set_polling(polled).ok());
+    ASSERT_TRUE(server->enable().ok());
+    ASSERT_TRUE(client->enable().ok());
+    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+    constexpr uint32_t kCount = 200;
+    for (uint32_t i = 0; i < kCount; ++i) {
+      PacketObject* packet = client->allocate_packet();
+      ASSERT_NE(packet, nullptr);
+      ASSERT_TRUE(client->send(*packet, numbered(i, 40), {}, 0).ok());
+    }
+    server->start();
+    ASSERT_TRUE(server_events->wait_for_batched(kCount));
+    EXPECT_EQ(server_events->batches(), (std::vector<uint32_t>{64, 64, 64, 8}));
+    ASSERT_EQ(server_events->received().size(), kCount);
+  }
+}
+
 // Disable (of either side) while a thread polls in synchronous requests: every request ends
 // with SUCCESS or STATUS_DEVICE_REMOVED, Disable returns, nothing is recorded as a failure.
 TEST_F(PollMode, DisableWhileRequestsPoll) {

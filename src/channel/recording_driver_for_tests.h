@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // RecordingDriver: a ChannelDriver for the channel layer's tests. It records every callback in
 // order ("server:opened", ...), optionally completes incoming packets with an echo of their
-// payload, collects completion-routine outcomes, and lets a test wait (bounded) for a
-// condition on what was recorded. Test-only; header-only so it never enters the library.
+// payload, collects completion-routine outcomes and processing-complete counts, and lets a test
+// wait (bounded) for a condition on what was recorded. Test-only; header-only so it never enters
+// the library.
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,13 @@ class RecordingDriver : public ChannelDriver {
     } else if (echo) {
       channel.complete(packet, payload);
     }
+  }
+  void processing_complete(Channel&, uint32_t packets) override {
+    {
+      const std::lock_guard lock(mutex_);
+      batches_.push_back(packets);
+    }
+    changed_.notify_all();
   }
   void packet_completed(PacketObject& packet, Status status,
                         std::span<std::byte> payload) override {
@@ -99,6 +107,18 @@ class RecordingDriver : public ChannelDriver {
     const std::lock_guard lock(mutex_);
     return completed_;
   }
+  // The packet counts processing_complete reported, in order.
+  std::vector<uint32_t> batches() {
+    const std::lock_guard lock(mutex_);
+    return batches_;
+  }
+  bool wait_for_batched(uint64_t packets) {
+    return wait([&] {
+      uint64_t sum = 0;
+      for (const uint32_t each : batches_) sum += each;
+      return sum >= packets;
+    });
+  }
   std::vector<bool> external_flags() {
     const std::lock_guard lock(mutex_);
     return external_flags_;
@@ -125,6 +145,7 @@ class RecordingDriver : public ChannelDriver {
   std::vector<std::vector<std::byte>> received_;
   std::vector<bool> external_flags_;
   std::vector<Completed> completed_;
+  std::vector<uint32_t> batches_;
 };
 
 }  // namespace vmb::testing
