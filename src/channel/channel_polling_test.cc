@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "channel/channel_pair_for_tests.h"
@@ -118,12 +119,18 @@ TEST_F(PollMode, RoundTripsThroughOnePageRingsWrapThem) {
 // A requester that polls its ring inline also delivers what the server sends on its own,
 // in order, one process-packet callback at a time.
 TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
-  std::atomic<int> inside{0};
-  std::atomic<int> overlaps{0};
-  client_events->on_packet = [&](Channel& channel, IncomingPacket& packet, std::span<std::byte>) {
-    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+  // Shared with the callback: the driver records a packet before its callback runs, so the
+  // last callback may still run as the test ends.
+  struct Counts {
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+  };
+  const auto counts = std::make_shared<Counts>();
+  client_events->on_packet = [counts](Channel& channel, IncomingPacket& packet,
+                                      std::span<std::byte>) {
+    if (counts->inside.fetch_add(1) != 0) counts->overlaps.fetch_add(1);
     std::this_thread::yield();
-    inside.fetch_sub(1);
+    counts->inside.fetch_sub(1);
     channel.complete(packet, {});
   };
   open_both(true, true);
@@ -145,7 +152,7 @@ TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
     std::memcpy(&value, received[i].data(), sizeof value);
     ASSERT_EQ(value, i);
   }
-  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(counts->overlaps.load(), 0);
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
 
@@ -209,6 +216,68 @@ TEST_F(PollMode, ManyPacketsThroughASmallRingArriveInOrder) {
     ASSERT_EQ(value, i);
   }
   EXPECT_EQ(server->statistics().packets_received, kCount);
+}
+
+// The client's dispatch task holds the drain (it is inside a process-packet callback) when a
+// polled request is sent: the requester waits for the drain and asks for it, and whoever ends
+// up with the completion finishes the request. Nothing is lost: the server's next packet is
+// signalled and delivered (a task that let go but left the ring masked would strand it).
+TEST_F(PollMode, ARequestWaitingForTheDrainCompletesAndLosesNothing) {
+  // Shared with the callback: the driver records a packet before its callback runs, so the
+  // last callback may still run as the test ends.
+  struct Gate {
+    std::atomic<bool> hold{false};
+    std::atomic<bool> inside{false};
+    std::atomic<bool> let_go{false};
+  };
+  const auto gate = std::make_shared<Gate>();
+  std::atomic<bool>& hold = gate->hold;
+  std::atomic<bool>& inside = gate->inside;
+  std::atomic<bool>& let_go = gate->let_go;
+  client_events->on_packet = [gate](Channel& channel, IncomingPacket& packet,
+                                    std::span<std::byte>) {
+    if (gate->hold.exchange(false)) {
+      gate->inside.store(true);
+      EXPECT_TRUE(eventually([&] { return gate->let_go.load(); }));
+    }
+    channel.complete(packet, {});
+  };
+  open_both(true, true);
+  constexpr uint32_t kRounds = 20;
+  for (uint32_t i = 0; i < kRounds; ++i) {
+    SCOPED_TRACE(i);
+    inside.store(false);
+    let_go.store(false);
+    hold.store(true);
+    PacketObject* packet = server->allocate_packet();
+    ASSERT_NE(packet, nullptr);
+    ASSERT_TRUE(server->send(*packet, numbered(2 * i, 24), {}, 0).ok());
+    ASSERT_TRUE(eventually([&] { return inside.load(); }));
+    const std::vector<std::byte> request = numbered(i, 32);
+    std::vector<std::byte> reply(32);
+    SyncRequestResult result;
+    std::thread requester([&] {
+      result = client->send_synchronous(request, nullptr, kSendWaitForCompletion,
+                                        std::span<std::byte>(reply), Deadline::after(kBound));
+    });
+    // The server has answered: the completion waits in the ring the task is draining.
+    ASSERT_TRUE(eventually([&] { return server->statistics().completions_sent == i + 1; }));
+    let_go.store(true);
+    requester.join();
+    EXPECT_EQ(result.status, STATUS_SUCCESS);
+    EXPECT_EQ(reply, request);
+    packet = server->allocate_packet();
+    ASSERT_NE(packet, nullptr);
+    ASSERT_TRUE(server->send(*packet, numbered(2 * i + 1, 24), {}, 0).ok());
+    ASSERT_TRUE(client_events->wait_for_packets(2 * i + 2));
+  }
+  const auto received = client_events->received();
+  for (uint32_t i = 0; i < 2 * kRounds; ++i) {
+    uint32_t value;
+    std::memcpy(&value, received[i].data(), sizeof value);
+    ASSERT_EQ(value, i);
+  }
+  EXPECT_TRUE(client->failure(nullptr).ok());
 }
 
 // A dispatch run delivers at most 64 packets, then yields its pool thread and runs again: 200

@@ -169,6 +169,9 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         // Other dispatch work (routines, queued sends, a stop) is waiting: let that run do it;
         // the ring stays masked and the next run drains it.
         if (dispatch_task_->rerun_pending()) break;
+        // A polling synchronous request waits for the drain: let go (below, unmasked, as after
+        // a window in vain, but not counted as one). The ring is empty: nothing is left behind.
+        if (drain_wanted_.load(std::memory_order_relaxed)) break;
         if (spins % 64 == 0) {
           const auto now = Deadline::Clock::now();
           if (spins == 64) {

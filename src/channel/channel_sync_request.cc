@@ -141,6 +141,7 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
 void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
                                   Deadline::Clock::time_point until, OpenState& open, uint64_t id,
                                   bool owned) {
+  bool wanted = false;  // this request raised drain_wanted_
   for (uint32_t spins = 1; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
       poll_backoff_.missed();
@@ -149,10 +150,20 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
     if (!owned) {
       // The dispatch task has the drain: it finishes the waiter; watch for that.
       if (!try_own_drain()) {
+        // Ask it to let go when its ring is empty: polling beside us, it would make three
+        // spinning threads (with the peer's) where two CPUs may be all there is.
+        if (!drain_wanted_.load(std::memory_order_relaxed)) {
+          drain_wanted_.store(true, std::memory_order_relaxed);
+        }
+        wanted = true;
         poll_pause(spins);
         continue;
       }
       owned = true;
+      if (wanted) {
+        drain_wanted_.store(false, std::memory_order_relaxed);
+        wanted = false;
+      }
       if (!open.masked) {
         open.incoming.mask_interrupts();  // rule C: we are polling, the peer need not signal
         open.masked = true;
@@ -176,6 +187,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
     poll_pause(spins);
   }
   if (waiter.done()) poll_backoff_.hit();
+  if (wanted) drain_wanted_.store(false, std::memory_order_relaxed);
   if (!owned) return;
   // Publish what the fast match read (rule B) before unmasking: a producer decides rule A
   // against the published read_index.

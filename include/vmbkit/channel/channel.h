@@ -412,7 +412,11 @@ class alignas(kCacheLine) Channel {
 
   std::atomic<bool> polling_{false};  // set only while Disabled
   std::atomic<bool> drain_owned_{false};
-  std::atomic<bool> drain_rerun_{false};    // the dispatch task found the drain owned
+  std::atomic<bool> drain_rerun_{false};  // the dispatch task found the drain owned
+  // A polling synchronous request waits for the drain: the dispatch task, polling an empty ring
+  // in poll mode, lets go instead of spinning beside it (a hint; each waiting requester raises it
+  // again while it waits).
+  std::atomic<bool> drain_wanted_{false};
   std::atomic<bool> drain_sleeper_{false};  // the drain's owner sleeps in sleep_draining
   std::mutex sleep_mutex_;                  // leaf lock: sleep_wake_, sleep_changed_
   std::condition_variable sleep_changed_;
