@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
 
 #include "channel/channel_pair_for_tests.h"
 #include "channel/recording_driver_for_tests.h"
@@ -188,11 +190,18 @@ TEST_F(LoopbackPair, SynchronousRequestRejectsBadArguments) {
 }
 
 TEST_F(LoopbackPair, SynchronousRequestTimesOutAndLateCompletionIsDropped) {
-  IncomingPacket* held = nullptr;
-  std::mutex held_mutex;
-  server_events->on_packet = [&](Channel&, IncomingPacket& packet, std::span<std::byte>) {
-    const std::lock_guard lock(held_mutex);
-    held = &packet;  // complete later, after the requester gave up
+  // Shared with the callback: the driver records a packet before its callback runs, so the
+  // callback may still run after wait_for_packets returns (or as the test ends).
+  struct Held {
+    std::mutex mutex;
+    std::condition_variable changed;
+    IncomingPacket* packet = nullptr;
+  };
+  const auto held = std::make_shared<Held>();
+  server_events->on_packet = [held](Channel&, IncomingPacket& packet, std::span<std::byte>) {
+    const std::lock_guard lock(held->mutex);
+    held->packet = &packet;      // complete later, after the requester gave up
+    held->changed.notify_all();  // under the lock: the test resets on_packet once it looks
   };
   open_both();
   const SyncRequestResult result =
@@ -201,9 +210,10 @@ TEST_F(LoopbackPair, SynchronousRequestTimesOutAndLateCompletionIsDropped) {
   EXPECT_EQ(result.status, STATUS_CANCELLED);
   ASSERT_TRUE(server_events->wait_for_packets(1));
   {
-    const std::lock_guard lock(held_mutex);
-    ASSERT_NE(held, nullptr);
-    server->complete(*held, bytes_of("late...."));
+    std::unique_lock lock(held->mutex);
+    ASSERT_TRUE(held->changed.wait_for(lock, std::chrono::seconds(30),
+                                       [&] { return held->packet != nullptr; }));
+    server->complete(*held->packet, bytes_of("late...."));
   }
   // The late completion is dropped, not a violation: the channel still works.
   server_events->on_packet = nullptr;
