@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <memory>
 #include <thread>
@@ -46,6 +47,29 @@ class PollMode : public testing::ChannelPairTest {
     ASSERT_TRUE(server->set_polling(server_polls).ok());
     ASSERT_TRUE(client->set_polling(client_polls).ok());
     testing::ChannelPairTest::open_both();
+  }
+  // Opens both, the server paused (open, not started): what the client sends waits in the ring.
+  void open_with_server_paused(bool polled) {
+    server->pause();  // the next Enable comes up paused
+    ASSERT_TRUE(server->set_polling(polled).ok());
+    ASSERT_TRUE(client->set_polling(polled).ok());
+    ASSERT_TRUE(server->enable().ok());
+    ASSERT_TRUE(client->enable().ok());
+    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+    ASSERT_TRUE(server_events->wait_for_event("opened"));
+  }
+  // Runs `body` twice on fresh channels opened by open_with_server_paused: in event mode,
+  // then polled.
+  void with_server_paused_in_both_modes(const std::function<void()>& body) {
+    for (const bool polled : {false, true}) {
+      SCOPED_TRACE(polled ? "polled" : "event");
+      if (polled) {
+        TearDown();
+        SetUp();
+      }
+      ASSERT_NO_FATAL_FAILURE(open_with_server_paused(polled));
+      ASSERT_NO_FATAL_FAILURE(body());
+    }
   }
   // `count` synchronous requests of 32 bytes, each answered with its own payload.
   void round_trips(uint32_t count) {
@@ -284,18 +308,7 @@ TEST_F(PollMode, ARequestWaitingForTheDrainCompletesAndLosesNothing) {
 // packets waiting in the ring arrive as batches of 64, 64, 64 and 8 (processing_complete
 // reports each), polled or not.
 TEST_F(PollMode, ADispatchRunDeliversAtMost64Packets) {
-  for (const bool polled : {false, true}) {
-    SCOPED_TRACE(polled ? "polled" : "event");
-    if (polled) {
-      TearDown();
-      SetUp();
-    }
-    server->pause();  // the next Enable comes up paused: the packets wait in the ring
-    ASSERT_TRUE(server->set_polling(polled).ok());
-    ASSERT_TRUE(client->set_polling(polled).ok());
-    ASSERT_TRUE(server->enable().ok());
-    ASSERT_TRUE(client->enable().ok());
-    ASSERT_TRUE(client_events->wait_for_event("post_started"));
+  with_server_paused_in_both_modes([&] {
     constexpr uint32_t kCount = 200;
     for (uint32_t i = 0; i < kCount; ++i) {
       PacketObject* packet = client->allocate_packet();
@@ -306,7 +319,7 @@ TEST_F(PollMode, ADispatchRunDeliversAtMost64Packets) {
     ASSERT_TRUE(server_events->wait_for_batched(kCount));
     EXPECT_EQ(server_events->batches(), (std::vector<uint32_t>{64, 64, 64, 8}));
     ASSERT_EQ(server_events->received().size(), kCount);
-  }
+  });
 }
 
 // Disable (of either side) while a thread polls in synchronous requests: every request ends
@@ -359,19 +372,7 @@ TEST_F(PollMode, DisableWhileRequestsPoll) {
 // before the first (rule A: one signal) and not empty before the others (none). No completion
 // is asked for, so the server signals nothing back when it drains them (rule B is not armed).
 TEST_F(PollMode, StatisticsCountExactlyOneSignalForABatch) {
-  for (const bool polled : {false, true}) {
-    SCOPED_TRACE(polled ? "polled" : "event");
-    if (polled) {
-      TearDown();
-      SetUp();
-    }
-    server->pause();  // the next Enable comes up paused
-    ASSERT_TRUE(server->set_polling(polled).ok());
-    ASSERT_TRUE(client->set_polling(polled).ok());
-    ASSERT_TRUE(server->enable().ok());
-    ASSERT_TRUE(client->enable().ok());
-    ASSERT_TRUE(client_events->wait_for_event("post_started"));
-    ASSERT_TRUE(server_events->wait_for_event("opened"));
+  with_server_paused_in_both_modes([&] {
     for (uint32_t i = 0; i < 5; ++i) {
       PacketObject* packet = client->allocate_packet();
       ASSERT_NE(packet, nullptr);
@@ -393,7 +394,7 @@ TEST_F(PollMode, StatisticsCountExactlyOneSignalForABatch) {
     EXPECT_EQ(served.packets_sent, 0u);
     EXPECT_EQ(served.completions_received, 0u);
     EXPECT_EQ(client->statistics().signals_received, 0u);
-  }
+  });
 }
 
 }  // namespace
