@@ -142,6 +142,7 @@ TEST_F(KmclChannel, PassiveDeliveryMayBlockOnASynchronousRequest) {
     // At PASSIVE a client may wait for a completion from inside its callback.
     client_nested = VmbChannelSendSynchronousRequest(channel, nullptr, 0, nullptr, kWait, nullptr,
                                                      nullptr, nullptr);
+    client_endpoint.notify();  // the test waits for client_nested
     VmbChannelPacketComplete(packet, nullptr, 0);
   };
   open_both();

@@ -234,6 +234,7 @@ TEST_F(KmclSyncRequest, WaitFromADispatchCallbackIsRefused) {
                                                 nullptr, nullptr);
     try_send =
         VmbChannelSendSynchronousRequest(channel, nullptr, 0, nullptr, 0, nullptr, nullptr, &zero);
+    client_endpoint.notify();  // the test waits for try_send
     VmbChannelPacketComplete(packet, nullptr, 0);
   };
   open_both();

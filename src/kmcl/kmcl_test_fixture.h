@@ -42,6 +42,11 @@ struct Endpoint {
     }
     changed.notify_all();
   }
+  // Wakes wait(): for a hook that changed something a waiter's predicate reads.
+  void notify() {
+    { const std::lock_guard lock(mutex); }
+    changed.notify_all();
+  }
   bool wait(const std::function<bool()>& predicate) {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, std::chrono::seconds(30), predicate);
