@@ -279,16 +279,16 @@ TEST_F(PollMode, ARequestWaitingForTheDrainCompletesAndLosesNothing) {
     ASSERT_TRUE(eventually([&] { return inside.load(); }));
     const std::vector<std::byte> request = numbered(i, 32);
     std::vector<std::byte> reply(32);
-    SyncRequestResult result;
-    std::thread requester([&] {
-      result = client->send_synchronous(request, nullptr, kSendWaitForCompletion,
-                                        std::span<std::byte>(reply), Deadline::after(kBound));
+    // A future, not a thread: a failed assertion below waits for the request instead of
+    // leaving a joinable thread (the request and the held callback are both bounded).
+    auto requester = std::async(std::launch::async, [&] {
+      return client->send_synchronous(request, nullptr, kSendWaitForCompletion,
+                                      std::span<std::byte>(reply), Deadline::after(kBound));
     });
     // The server has answered: the completion waits in the ring the task is draining.
     ASSERT_TRUE(eventually([&] { return server->statistics().completions_sent == i + 1; }));
     let_go.store(true);
-    requester.join();
-    EXPECT_EQ(result.status, STATUS_SUCCESS);
+    EXPECT_EQ(requester.get().status, STATUS_SUCCESS);
     EXPECT_EQ(reply, request);
     packet = server->allocate_packet();
     ASSERT_NE(packet, nullptr);
