@@ -30,6 +30,20 @@ std::vector<std::byte> numbered(uint32_t value, size_t bytes) {
   return payload;
 }
 
+// Whether the first `count` payloads are numbered 0, 1, ... count - 1 (see numbered()).
+::testing::AssertionResult numbered_in_order(const std::vector<std::vector<std::byte>>& received,
+                                             uint32_t count) {
+  if (received.size() < count) {
+    return ::testing::AssertionFailure() << received.size() << " packets, expected " << count;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t value;
+    std::memcpy(&value, received[i].data(), sizeof value);
+    if (value != i) return ::testing::AssertionFailure() << "packet " << i << " is " << value;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Waits (bounded) until `predicate` holds, re-checking as the channels work.
 template <typename Predicate>
 bool eventually(Predicate predicate) {
@@ -171,11 +185,7 @@ TEST_F(PollMode, ServerPacketsReachAPollingRequesterInOrderWithoutOverlap) {
   ASSERT_TRUE(client_events->wait_for_packets(kPushed));
   const auto received = client_events->received();
   ASSERT_EQ(received.size(), kPushed);
-  for (uint32_t i = 0; i < kPushed; ++i) {
-    uint32_t value;
-    std::memcpy(&value, received[i].data(), sizeof value);
-    ASSERT_EQ(value, i);
-  }
+  ASSERT_TRUE(numbered_in_order(received, kPushed));
   EXPECT_EQ(counts->overlaps.load(), 0);
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
@@ -197,11 +207,7 @@ TEST_F(PollMode, APacketAheadOfTheCompletionIsDeliveredToo) {
   ASSERT_TRUE(client_events->wait_for_packets(kCount));
   const auto received = client_events->received();
   ASSERT_EQ(received.size(), kCount);
-  for (uint32_t i = 0; i < kCount; ++i) {
-    uint32_t value;
-    std::memcpy(&value, received[i].data(), sizeof value);
-    ASSERT_EQ(value, i);
-  }
+  ASSERT_TRUE(numbered_in_order(received, kCount));
   EXPECT_EQ(client->statistics().completions_received, kCount);
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
@@ -234,11 +240,7 @@ TEST_F(PollMode, ManyPacketsThroughASmallRingArriveInOrder) {
   }
   ASSERT_TRUE(server_events->wait_for_packets(kCount));
   const auto received = server_events->received();
-  for (uint32_t i = 0; i < kCount; ++i) {
-    uint32_t value;
-    std::memcpy(&value, received[i].data(), sizeof value);
-    ASSERT_EQ(value, i);
-  }
+  ASSERT_TRUE(numbered_in_order(received, kCount));
   EXPECT_EQ(server->statistics().packets_received, kCount);
 }
 
@@ -296,11 +298,7 @@ TEST_F(PollMode, ARequestWaitingForTheDrainCompletesAndLosesNothing) {
     ASSERT_TRUE(client_events->wait_for_packets(2 * i + 2));
   }
   const auto received = client_events->received();
-  for (uint32_t i = 0; i < 2 * kRounds; ++i) {
-    uint32_t value;
-    std::memcpy(&value, received[i].data(), sizeof value);
-    ASSERT_EQ(value, i);
-  }
+  ASSERT_TRUE(numbered_in_order(received, 2 * kRounds));
   EXPECT_TRUE(client->failure(nullptr).ok());
 }
 
