@@ -91,7 +91,7 @@ void Channel::dispatch_owned(DrainMode mode, OpenState* ring_only) {
     std::shared_ptr<OpenState> open;
     {
       const std::lock_guard lock(mutex_);
-      if (incoming_enabled_ && failure_.ok()) open = open_;
+      if (delivering_locked() != nullptr) open = open_;
     }
     if (open) drain_incoming(*open, mode);
   } catch (const std::bad_alloc&) {
@@ -225,7 +225,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       const std::lock_guard lock(mutex_);
       // open_ is replaced under mutex_ by the close (and a later open), so a run scheduled for
       // an earlier connection stops here instead of draining its ring into the new one.
-      if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open) {
+      if (delivering_locked() != &open) {
         open.incoming.rewind_to(position);
         break;
       }
@@ -239,10 +239,8 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         reason = "incoming ring: " + std::string(wire::to_string(open.incoming.corrupt_reason()));
         break;
       }
-      rx_packets_.add(1);
-      rx_bytes_.add(view.payload.size());
+      count_received(view.payload.size(), is_completion);
       if (is_completion) {
-        rx_completions_.add(1);
         // A synchronous request's completion is finished here, under the same lock as the
         // check: a close cannot reset the transaction table in between.
         if (!take_completion_locked(payload, view.transaction_id, &routine_packet)) {

@@ -80,7 +80,7 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       if (wait_for_completion && polling() && !waiter.done() && !CallbackScope::inside(this) &&
           poll_backoff_.allowed()) {
         // The rings to poll, taken in this hold; not delivering (paused, closing): none.
-        OpenState* const ring = incoming_enabled_ && failure_.ok() ? open_.get() : nullptr;
+        OpenState* const ring = delivering_locked();
         // Mask first, as close behind the send as can be: a completion the peer writes while
         // the ring is still unmasked is signalled, and the signal schedules the dispatch task,
         // which then drains (and, in poll mode, polls) beside this thread.
@@ -222,14 +222,12 @@ bool Channel::take_polled_completion(OpenState& open, const SyncRequestWaiter& w
   // A waiter not yet finished still owns `id` (ids are freed only when their packet is
   // finished, under mutex_), so the match below finishes this waiter and runs no routine.
   PacketObject* routine = nullptr;
-  if (!incoming_enabled_ || !failure_.ok() || open_.get() != &open || delivered_ >= quota_ ||
-      waiter.done() || !take_completion_locked(payload, id, &routine)) {
+  if (delivering_locked() != &open || delivered_ >= quota_ || waiter.done() ||
+      !take_completion_locked(payload, id, &routine)) {
     open.incoming.rewind_to(position);
     return false;
   }
-  rx_packets_.add(1);
-  rx_bytes_.add(view.payload.size());
-  rx_completions_.add(1);
+  count_received(view.payload.size(), true);
   return true;
 }
 
@@ -239,7 +237,7 @@ void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& de
   std::shared_ptr<OpenState> open;
   {
     const std::lock_guard lock(mutex_);
-    if (incoming_enabled_ && failure_.ok()) open = open_;
+    if (delivering_locked() != nullptr) open = open_;
   }
   bool more = false;
   if (open) {
@@ -252,7 +250,7 @@ void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& de
       {
         const std::lock_guard lock(mutex_);
         // Closed, replaced, paused or failed: not ours to drain; the event wait takes over.
-        if (open_ != open || !incoming_enabled_ || !failure_.ok()) break;
+        if (delivering_locked() != open.get()) break;
         stalled = stalled_on_quota_;  // the driver's completions restart it (a schedule)
       }
       // Rule A from the consumer's side: say we sleep, unmask, then look once more. A signal

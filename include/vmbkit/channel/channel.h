@@ -317,6 +317,11 @@ class alignas(kCacheLine) Channel {
   // violation).
   bool take_completion_locked(std::span<std::byte> payload, uint64_t id, PacketObject** routine);
   void signal_from_drain(OpenState& open);
+  // The rings of the connection that delivers now: null while paused, closed or failed. A
+  // drain that holds other rings (an earlier connection's) must stop. Called with mutex_ held.
+  [[nodiscard]] OpenState* delivering_locked() const {
+    return incoming_enabled_ && failure_.ok() ? open_.get() : nullptr;
+  }
   // One-writer counter: a relaxed load and store (no locked instruction).
   struct Counter {
     std::atomic<uint64_t> value{0};
@@ -325,6 +330,12 @@ class alignas(kCacheLine) Channel {
     }
     [[nodiscard]] uint64_t get() const { return value.load(std::memory_order_relaxed); }
   };
+  // A packet taken from the incoming ring, by the drain's owner.
+  void count_received(size_t payload_bytes, bool completion) {
+    rx_packets_.add(1);
+    rx_bytes_.add(payload_bytes);
+    if (completion) rx_completions_.add(1);
+  }
   // A condition variable that counts its waiters, used only with mutex_ held (waits and
   // notifications alike): a notification with nobody waiting, the usual case on the packet
   // path, is a compare instead of a call into the C library.
