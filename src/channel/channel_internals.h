@@ -30,6 +30,11 @@ inline void poll_pause(uint32_t /*spins*/) {
 #endif
 }
 
+// The pauses between two looks of a poll (PollPacing).
+inline void poll_pauses(uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) poll_pause(i);
+}
+
 // The rings of the current connection. Shared: the dispatch task keeps a reference while it
 // reads, so a close never frees rings under it.
 struct alignas(kCacheLine) Channel::OpenState {

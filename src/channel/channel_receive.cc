@@ -164,6 +164,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         if (open.incoming.has_data()) {
           found = true;
           poll_backoff_.hit();
+          poll_pacing_.found(spins);
           break;
         }
         // Other dispatch work (routines, queued sends, a stop) is waiting: let that run do it;
@@ -181,7 +182,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
             break;
           }
         }
-        poll_pause(spins);
+        poll_pauses(poll_pacing_.pauses());
       }
       if (!found) {
         if (dispatch_task_->rerun_pending()) break;

@@ -142,7 +142,8 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
                                   Deadline::Clock::time_point until, OpenState& open, uint64_t id,
                                   bool owned) {
   bool wanted = false;  // this request raised drain_wanted_
-  for (uint32_t spins = 1; !waiter.done(); ++spins) {
+  uint32_t spins = 1;   // looks at the ring (or at the drain's owner), the first is 1
+  for (; !waiter.done(); ++spins) {
     if (spins % 64 == 0 && Deadline::Clock::now() >= until) {
       poll_backoff_.missed();
       break;
@@ -184,9 +185,12 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
       }
       continue;
     }
-    poll_pause(spins);
+    poll_pauses(poll_pacing_.pauses());
   }
-  if (waiter.done()) poll_backoff_.hit();
+  if (waiter.done()) {
+    poll_backoff_.hit();
+    poll_pacing_.found(spins - 1);  // the look that saw it was the one before the last ++spins
+  }
   if (wanted) drain_wanted_.store(false, std::memory_order_relaxed);
   if (!owned) return;
   // Publish what the fast match read (rule B) before unmasking: a producer decides rule A

@@ -433,6 +433,7 @@ class alignas(kCacheLine) Channel {
   std::condition_variable sleep_changed_;
   bool sleep_wake_ = false;   // the sleeper has work (or a waiter finished); it clears this
   PollBackoff poll_backoff_;  // when polling stops for a while (a heuristic)
+  PollPacing poll_pacing_;    // how often a poll looks (a heuristic)
   // Statistics: tx_* under mutex_ (written with the send path), rx_* by the drain's owner.
   Counter tx_packets_;
   Counter tx_bytes_;
