@@ -53,9 +53,9 @@ class PollBackoff {
 // ring's control cache line, which the peer must own to publish; looking less often seems to
 // let the peer's writes through sooner (the effect is measured, the cause is our reading), but
 // a packet is then seen up to one gap later. On a 2-vCPU KVM guest (docs/performance-history.md,
-// 2026-12-07) two pauses per look made the poll-mode round trip 12 % faster where it takes
-// about 900 ns (the vCPUs far apart) and 6 % slower where it takes 300 ns; no pause at all was
-// slower in both. So the gap follows the channel's typical wait, counted in pauses: above
+// 2026-12-07) two pauses per look made the poll-mode round trip 4-16 % faster where it takes
+// about 900 ns (the vCPUs far apart) and 5-6 % slower where it takes 300 ns; no pause at all
+// was slower in both. So the gap follows the channel's typical wait, counted in pauses: above
 // kSparseAbove a poll looks every kSparsePauses pauses, below kDenseBelow (hysteresis) after
 // every pause. There the typical waits were 3-7 pauses in the fast placement and 12-25 in the
 // slow one. The typical wait is an exponential average (weight 1/8) of the waits that found
