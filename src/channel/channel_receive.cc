@@ -199,15 +199,17 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     if (result == ring::ReadResult::kEmpty) {
       // Publish read_index before unmasking: a producer decides rule A against the published
       // read_index, and one that saw our old index would not signal a ring we think is empty.
+      if (mode == DrainMode::kEvent) {
+        open.masked = false;
+        const ring::IncomingRing::Idle idle = open.incoming.commit_and_unmask();
+        if (idle.signal) signal_from_drain(open);
+        if (idle.more) continue;  // arrived while we were unmasking
+        break;
+      }
       if (open.incoming.commit_read()) signal_from_drain(open);
       if (mode == DrainMode::kInline) break;  // still masked: the caller polls on
-      if (mode == DrainMode::kPoll) {
-        poll = true;
-        continue;
-      }
-      open.masked = false;
-      if (open.incoming.unmask_and_check()) continue;  // arrived while we were unmasking
-      break;
+      poll = true;
+      continue;
     }
     --budget;
     const bool is_packet = result == ring::ReadResult::kPacket;

@@ -193,15 +193,17 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   }
   if (wanted) drain_wanted_.store(false, std::memory_order_relaxed);
   if (!owned) return;
-  // Publish what the fast match read (rule B) before unmasking: a producer decides rule A
-  // against the published read_index.
-  if (open.incoming.commit_read()) signal_from_drain(open);
-  // Leave the ring as an idle channel has it: unmasked, so the peer signals the next packet
-  // (rule A), and drained by the task if one slipped in.
+  // Leave the ring as an idle channel has it: what the fast match read published (rule B)
+  // before unmasking, as a producer decides rule A against the published read_index; unmasked,
+  // so the peer signals the next packet (rule A); and drained by the task if one slipped in.
   bool more = false;
   if (open.masked) {
     open.masked = false;
-    more = open.incoming.unmask_and_check();
+    const ring::IncomingRing::Idle idle = open.incoming.commit_and_unmask();
+    if (idle.signal) signal_from_drain(open);
+    more = idle.more;
+  } else if (open.incoming.commit_read()) {
+    signal_from_drain(open);
   }
   release_drain();
   if (more) dispatch_task_->schedule();

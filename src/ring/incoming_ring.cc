@@ -220,6 +220,53 @@ bool IncomingRing::unmask_and_check() {
   return cached_write_index_ != read_index_;
 }
 
+// GCC warns that ThreadSanitizer does not model standalone fences. The fence below orders
+// only our stores before our loads (the producer's side is seq_cst operations); every transfer
+// of data keeps its own release/acquire pair, which TSan does model, so nothing it checks
+// depends on the fence.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+IncomingRing::Idle IncomingRing::commit_and_unmask() {
+  Idle idle;
+  if (corrupt()) {
+    idle.more = true;  // as unmask_and_check(): read() reports it
+    return idle;
+  }
+  std::byte* const control = view_.control;
+  const uint32_t read_index = read_index_;
+  const uint32_t committed = committed_index_;
+  const bool publish = read_index != committed;
+  if (publish) {
+    committed_index_ = read_index;
+    // Release, as in commit_read(): our copies out of [committed, read_index) are complete
+    // before the producer may overwrite them.
+    detail::control_word(control, wire::kReadIndexOffset)
+        .store(read_index, std::memory_order_release);
+  }
+  detail::control_word(control, wire::kInterruptMaskOffset).store(0, std::memory_order_relaxed);
+  // Both stores above, then both loads below (rules B and C, as in commit_read() and
+  // unmask_and_check()): the producer stores write_index and pending_send_sz seq_cst and then
+  // loads the mask and read_index seq_cst, so either it sees our stores or we see its.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (publish) {
+    const uint32_t features =
+        detail::control_word(control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
+    if ((features & wire::kFeaturePendingSendSize) != 0) {
+      const uint32_t pending = detail::control_word(control, wire::kPendingSendSizeOffset)
+                                   .load(std::memory_order_relaxed);
+      if (pending != 0) idle.signal = pending_send_signal(features, pending, committed);
+    }
+  }
+  // Acquire: a read() that follows may use this index without loading it again.
+  idle.more = !refresh_write_index(std::memory_order_acquire) || cached_write_index_ != read_index_;
+  return idle;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 void IncomingRing::rewind_to(uint32_t position) {
   if (corrupt()) return;
   // Only a position between the last commit and the current one, walking forward: a read

@@ -219,6 +219,80 @@ TEST_F(IncomingRingTest, MaskAndUnmaskFollowRuleC) {
   EXPECT_FALSE(ring.unmask_and_check());  // read (even uncommitted) means drained
 }
 
+// commit_and_unmask() gives the answers commit_read() then unmask_and_check() give, and
+// leaves the same control page, in each case that changes an answer.
+TEST(IncomingRingIdle, CommitAndUnmaskAnswersAsThePair) {
+  struct Case {
+    const char* name;
+    int packets;                        // written, 992 bytes of payload each (1016 ring bytes)
+    int reads;                          // read before going idle
+    uint32_t pending;                   // pending_send_sz the producer set
+    uint32_t write_index = UINT32_MAX;  // forced after writing (UINT32_MAX: as written)
+    bool signal;
+    bool more;
+  };
+  const Case cases[] = {
+      {"empty", 0, 0, 0, UINT32_MAX, false, false},
+      {"drained, producer not waiting", 2, 2, 0, UINT32_MAX, false, false},
+      {"data left", 3, 1, 0, UINT32_MAX, false, true},
+      {"nothing read, data left", 1, 0, 0, UINT32_MAX, false, true},
+      {"crosses pending_send_sz", 4, 2, 1500, UINT32_MAX, true, true},
+      {"below pending_send_sz", 4, 1, 1500, UINT32_MAX, false, true},
+      {"nothing published, producer waiting", 4, 0, 100, UINT32_MAX, false, true},
+      {"bad write_index", 2, 1, 0, 4100, false, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    RingMemory pair_memory{4096, false, wire::kFeaturePendingSendSize};
+    RingMemory combined_memory{4096, false, wire::kFeaturePendingSendSize};
+    std::vector<std::byte> buffer(4096);
+    wire::PacketView view;
+    for (RingMemory* memory : {&pair_memory, &combined_memory}) {
+      if (c.packets > 0) write_committed(memory->view(), 992, c.packets);
+      memory->set_control_word(wire::kPendingSendSizeOffset, c.pending);
+    }
+    IncomingRing pair(pair_memory.view());
+    IncomingRing combined(combined_memory.view());
+    for (IncomingRing* ring : {&pair, &combined}) {
+      ring->mask_interrupts();
+      for (int i = 0; i < c.reads; ++i) ASSERT_EQ(ring->read(buffer, &view), ReadResult::kPacket);
+    }
+    if (c.write_index != UINT32_MAX) {
+      pair_memory.set_control_word(wire::kWriteIndexOffset, c.write_index);
+      combined_memory.set_control_word(wire::kWriteIndexOffset, c.write_index);
+    }
+    const bool signal = pair.commit_read();
+    const bool more = pair.unmask_and_check();
+    const IncomingRing::Idle idle = combined.commit_and_unmask();
+    EXPECT_EQ(signal, c.signal);
+    EXPECT_EQ(more, c.more);
+    EXPECT_EQ(idle.signal, signal);
+    EXPECT_EQ(idle.more, more);
+    for (const size_t offset : {wire::kReadIndexOffset, wire::kInterruptMaskOffset}) {
+      EXPECT_EQ(combined_memory.control_word(offset), pair_memory.control_word(offset))
+          << "control word at " << offset;
+    }
+    EXPECT_EQ(combined.corrupt_reason(), pair.corrupt_reason());
+    EXPECT_EQ(combined.uncommitted_bytes(), 0u);
+  }
+}
+
+TEST_F(IncomingRingTest, CommitAndUnmaskLeavesACorruptRingAlone) {
+  write_committed(memory_.view(), 24, 2);
+  IncomingRing ring(memory_.view());
+  ring.mask_interrupts();
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
+  memory_.set_control_word(wire::kWriteIndexOffset, 12);  // misaligned
+  ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kCorrupt);
+  const IncomingRing::Idle idle = ring.commit_and_unmask();
+  EXPECT_FALSE(idle.signal);
+  EXPECT_TRUE(idle.more) << "read() reports the failure";
+  EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 0u) << "nothing published";
+  EXPECT_EQ(memory_.control_word(wire::kInterruptMaskOffset), 1u);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexMisaligned);
+}
+
 TEST_F(IncomingRingTest, ProducerSeesMaskWhileConsumerDrains) {
   IncomingRing incoming(memory_.view());
   OutgoingRing outgoing(memory_.view());

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "testing/ring_memory.h"
@@ -145,7 +147,9 @@ void produce(const RingView& view, Shared* shared, uint32_t seed) {
   }
 }
 
-void consume(const RingView& view, Shared* shared, uint32_t seed) {
+// `combined`: goes idle with commit_and_unmask() (one barrier) instead of commit_read() and
+// unmask_and_check().
+void consume(const RingView& view, Shared* shared, uint32_t seed, bool combined) {
   IncomingRing ring(view);
   std::mt19937 random(seed);
   std::uniform_int_distribution<int> commit_every(1, 16);
@@ -191,30 +195,43 @@ void consume(const RingView& view, Shared* shared, uint32_t seed) {
       }
     }
     ASSERT_EQ(result, ReadResult::kEmpty) << wire::to_string(ring.corrupt_reason());
-    if (ring.commit_read()) shared->to_producer.signal();
+    bool more;
+    if (combined) {
+      const IncomingRing::Idle idle = ring.commit_and_unmask();
+      if (idle.signal) shared->to_producer.signal();
+      more = idle.more;
+    } else {
+      if (ring.commit_read()) shared->to_producer.signal();
+      more = expected != kPackets && ring.unmask_and_check();
+    }
     if (expected == kPackets) break;
-    if (!ring.unmask_and_check() && !shared->to_consumer.wait_past(seen)) {
+    if (!more && !shared->to_consumer.wait_past(seen)) {
       shared->failed = true;
       FAIL() << "consumer never signalled (after packet " << expected << ")";
     }
   }
 }
 
-class RingStress : public ::testing::TestWithParam<bool> {};
+// (double-mapped data area, consumer goes idle with commit_and_unmask())
+class RingStress : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(RingStress, TwoThreadsMoveMillionsOfChecksummedPackets) {
-  testing::RingMemory memory(4096, GetParam(), wire::kFeaturePendingSendSize);
+  const auto [doubled, combined] = GetParam();
+  testing::RingMemory memory(4096, doubled, wire::kFeaturePendingSendSize);
   Shared shared;
-  std::thread consumer([&] { consume(memory.view(), &shared, 2); });
+  std::thread consumer([&] { consume(memory.view(), &shared, 2, combined); });
   produce(memory.view(), &shared, 1);
   if (::testing::Test::HasFatalFailure()) shared.failed = true;
   consumer.join();
   EXPECT_FALSE(shared.failed.load());
 }
 
-INSTANTIATE_TEST_SUITE_P(DataArea, RingStress, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& param_info) {
-                           return param_info.param ? "DoubleMapped" : "SplitCopy";
+INSTANTIATE_TEST_SUITE_P(DataArea, RingStress,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<bool, bool>>& param_info) {
+                           return std::string(std::get<0>(param_info.param) ? "DoubleMapped"
+                                                                            : "SplitCopy") +
+                                  (std::get<1>(param_info.param) ? "CombinedIdle" : "");
                          });
 
 }  // namespace
