@@ -182,6 +182,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
             break;
           }
         }
+        open.incoming.prefetch_next();
         poll_pauses(poll_pacing_.pauses());
       }
       if (!found) {

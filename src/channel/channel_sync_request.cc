@@ -185,6 +185,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
       }
       continue;
     }
+    open.incoming.prefetch_next();
     poll_pauses(poll_pacing_.pauses());
   }
   if (waiter.done()) {
