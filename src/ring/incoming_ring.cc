@@ -248,7 +248,10 @@ IncomingRing::Idle IncomingRing::commit_and_unmask() {
   detail::control_word(control, wire::kInterruptMaskOffset).store(0, std::memory_order_relaxed);
   // Both stores above, then both loads below (rules B and C, as in commit_read() and
   // unmask_and_check()): the producer stores write_index and pending_send_sz seq_cst and then
-  // loads the mask and read_index seq_cst, so either it sees our stores or we see its.
+  // loads the mask and read_index seq_cst, so either it sees our stores or we see its. The two
+  // stores may become visible in either order: a producer that sees the mask cleared but our
+  // old read_index (and so does not signal) wrote before its load, which this fence orders
+  // before our load of write_index below.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (publish) {
     const uint32_t features =
