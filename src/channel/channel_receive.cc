@@ -198,8 +198,9 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     wire::PacketView view;
     const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
     if (result == ring::ReadResult::kEmpty) {
-      // Publish read_index before unmasking: a producer decides rule A against the published
-      // read_index, and one that saw our old index would not signal a ring we think is empty.
+      // Publish read_index before the last look: a producer decides rule A against the
+      // published read_index, and one that saw our old index would not signal a ring we think
+      // is empty. Going idle (kEvent), the mask is cleared before that look too.
       if (mode == DrainMode::kEvent) {
         open.masked = false;
         const ring::IncomingRing::Idle idle = open.incoming.commit_and_unmask();

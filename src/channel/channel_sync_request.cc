@@ -194,9 +194,10 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   }
   if (wanted) drain_wanted_.store(false, std::memory_order_relaxed);
   if (!owned) return;
-  // Leave the ring as an idle channel has it: what the fast match read published (rule B)
-  // before unmasking, as a producer decides rule A against the published read_index; unmasked,
-  // so the peer signals the next packet (rule A); and drained by the task if one slipped in.
+  // Leave the ring as an idle channel has it: what the fast match read published (rule B) and
+  // unmasked, so the peer signals the next packet (rule A), both before the last look, as a
+  // producer decides rule A against the published read_index; and drained by the task if a
+  // packet slipped in.
   bool more = false;
   if (open.masked) {
     open.masked = false;
