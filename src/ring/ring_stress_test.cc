@@ -216,7 +216,9 @@ void consume(const RingView& view, Shared* shared, uint32_t seed, bool combined)
 class RingStress : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(RingStress, TwoThreadsMoveMillionsOfChecksummedPackets) {
-  const auto [doubled, combined] = GetParam();
+  // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+  const bool doubled = std::get<0>(GetParam());
+  const bool combined = std::get<1>(GetParam());
   testing::RingMemory memory(4096, doubled, wire::kFeaturePendingSendSize);
   Shared shared;
   std::thread consumer([&] { consume(memory.view(), &shared, 2, combined); });
