@@ -283,11 +283,4 @@ void IncomingRing::rewind_to(uint32_t position) {
   read_index_ = position;
 }
 
-bool IncomingRing::has_data() {
-  if (corrupt()) return true;
-  // Acquire: a read() that follows may use this index without loading it again.
-  if (!refresh_write_index(std::memory_order_acquire)) return true;
-  return cached_write_index_ != read_index_;
-}
-
 }  // namespace vmb::ring

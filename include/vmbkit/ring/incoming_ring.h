@@ -176,4 +176,23 @@ inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketVi
   return ReadResult::kPacket;
 }
 
+// Inline, because every look of a poll calls it: out of line it cost the round trip about
+// 5 % (docs/performance-history.md, 2026-12-07).
+inline bool IncomingRing::has_data() {
+  if (corrupt()) return true;
+  // Acquire: a read() that follows may use this index without loading it again.
+  // Safety: as in read(), the control page is mapped and aligned while the ring is usable, and
+  // a ring whose view is unusable is corrupt (returned above).
+  const uint32_t loaded =
+      std::atomic_ref<uint32_t>(
+          *std::launder(reinterpret_cast<uint32_t*>(view_.control + wire::kWriteIndexOffset)))
+          .load(std::memory_order_acquire);
+  if (loaded >= view_.data_size || (loaded & 7u) != 0) [[unlikely]] {
+    fail_index(loaded);
+    return true;
+  }
+  cached_write_index_ = loaded;
+  return loaded != read_index_;
+}
+
 }  // namespace vmb::ring
