@@ -96,6 +96,8 @@ class IncomingRing {
   ReadResult read_extended(wire::PacketDescriptor descriptor, const std::byte* from,
                            std::span<std::byte> buffer, wire::PacketView* packet);
   bool refresh_write_index(std::memory_order order);
+  // The producer's write_index, loaded with acquire, not yet validated (the inline paths').
+  [[nodiscard]] uint32_t load_write_index() const;
   void copy_out(uint32_t at, std::byte* to, uint32_t length) const;
   ReadResult fail(wire::CorruptReason reason);
   ReadResult fail_index(uint32_t loaded);
@@ -108,6 +110,17 @@ class IncomingRing {
   wire::CorruptReason reason_ = wire::CorruptReason::kNone;
 };
 
+// Acquire pairs with the producer's release store: the bytes below the new index are complete
+// before we copy them (the 2022 Linux ARM64 fix). Without it we could copy stale packet bytes.
+inline uint32_t IncomingRing::load_write_index() const {
+  // Safety: control points to the mapped control page, 8-byte aligned (is_usable(); callers
+  // check corrupt() first, which an unusable view is); the reference lives only inside the
+  // atomic_ref, and every access to the word is atomic.
+  return std::atomic_ref<uint32_t>(
+             *std::launder(reinterpret_cast<uint32_t*>(view_.control + wire::kWriteIndexOffset)))
+      .load(std::memory_order_acquire);
+}
+
 // The fast path: the next packet is covered by the cached (or one fresh) write_index, lies
 // contiguously in memory, is in-band or a completion and passes validation at once. The
 // descriptor is copied once and checked; the view is filled from that private copy; the packet
@@ -119,15 +132,7 @@ inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketVi
   uint32_t available = wire::ring_used_bytes(size, cached_write_index_, start);
   if (available < wire::kMinimumPacketRingBytes) {
     if (corrupt()) return ReadResult::kCorrupt;
-    // Acquire pairs with the producer's release store: the bytes below the new index are
-    // complete before we copy them (the 2022 Linux ARM64 fix). Without it we could copy
-    // stale packet bytes.
-    // Safety: control points to the mapped control page, 8-byte aligned (is_usable()); the
-    // reference lives only inside the atomic_ref, and every access to the word is atomic.
-    const uint32_t loaded =
-        std::atomic_ref<uint32_t>(
-            *std::launder(reinterpret_cast<uint32_t*>(view_.control + wire::kWriteIndexOffset)))
-            .load(std::memory_order_acquire);
+    const uint32_t loaded = load_write_index();
     // wire-format.md §4.2 item 1 on every load: < size and a multiple of 8.
     if (loaded >= size || (loaded & 7u) != 0) [[unlikely]] {
       return fail_index(loaded);
@@ -181,12 +186,7 @@ inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketVi
 inline bool IncomingRing::has_data() {
   if (corrupt()) return true;
   // Acquire: a read() that follows may use this index without loading it again.
-  // Safety: as in read(), the control page is mapped and aligned while the ring is usable, and
-  // a ring whose view is unusable is corrupt (returned above).
-  const uint32_t loaded =
-      std::atomic_ref<uint32_t>(
-          *std::launder(reinterpret_cast<uint32_t*>(view_.control + wire::kWriteIndexOffset)))
-          .load(std::memory_order_acquire);
+  const uint32_t loaded = load_write_index();
   if (loaded >= view_.data_size || (loaded & 7u) != 0) [[unlikely]] {
     fail_index(loaded);
     return true;
