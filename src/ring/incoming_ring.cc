@@ -18,6 +18,7 @@ IncomingRing::IncomingRing(const RingView& view) : view_(view) {
   if (!is_usable(view_)) {
     view_ = RingView{};
     reason_ = CorruptReason::kUnusableView;
+    expected_bytes_ = 0;  // no data area: prefetch_next() fetches nothing
     return;
   }
   const uint32_t start =

@@ -75,10 +75,22 @@ class IncomingRing {
   // The private read position: where the next read() starts. With rewind_to(), a reader that
   // reads a packet before it knows whether it may take it gives it back untouched.
   [[nodiscard]] uint32_t read_position() const { return read_index_; }
-  // A hint for a poller that found the ring empty: starts fetching the cache line where the
-  // next packet will start, so that line can travel beside write_index's rather than after it.
-  // Reads nothing (a prefetch never faults, and the address lies inside the data area).
-  void prefetch_next() const { __builtin_prefetch(view_.data + read_index_); }
+  // A hint for a poller that found the ring empty: starts fetching the cache lines the next
+  // packet will cover if it is as long as the last one read (up to kPrefetchBytes), so they
+  // travel beside write_index's line rather than after it: a 64-byte payload's packet covers
+  // two lines or three, and each one fetched after the index is a cache miss the copy-out
+  // waits for. Reads nothing (a prefetch never faults), and every address lies inside the
+  // data area (wrapped at its end). Always inlined: GCC 12 drops the prefetches of a copy it
+  // does not inline, as its mod-ref analysis sees no side effect in the function.
+  [[gnu::always_inline]] void prefetch_next() const {
+    const uint32_t size = view_.data_size;
+    const uint32_t end = read_index_ + expected_bytes_;
+    for (uint32_t at = read_index_ & ~(kLineBytes - 1); at < end; at += kLineBytes) {
+      __builtin_prefetch(view_.data + (at < size ? at : at - size));
+    }
+  }
+  // The most prefetch_next() fetches ahead: four cache lines.
+  static constexpr uint32_t kPrefetchBytes = 256;
   // Takes back every read since read_position() returned `position`: the next read() returns
   // those packets again. `position` must come from read_position() after the last
   // commit_read() (published reads cannot be taken back); anything else is ignored. A corrupt
@@ -107,6 +119,8 @@ class IncomingRing {
   uint32_t read_index_ = 0;          // private: start of the next unread packet
   uint32_t committed_index_ = 0;     // last value stored to the shared read_index
   uint32_t cached_write_index_ = 0;  // last validated write_index loaded
+  uint32_t expected_bytes_ = 64;     // the last packet's length, capped: prefetch_next()
+  static constexpr uint32_t kLineBytes = 64;
   wire::CorruptReason reason_ = wire::CorruptReason::kNone;
 };
 
@@ -164,6 +178,7 @@ inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketVi
   }
   const uint32_t next = start + packet_bytes + wire::kTrailerSize;
   read_index_ = next >= size ? next - size : next;
+  expected_bytes_ = packet_bytes < kPrefetchBytes ? packet_bytes : kPrefetchBytes;
   std::byte* const to = buffer.data();
   std::memcpy(to, &descriptor, sizeof descriptor);
   // type, offset8, len8, flags and transaction_id are laid out as in the descriptor
