@@ -43,7 +43,12 @@ struct alignas(kCacheLine) Channel::OpenState {
   ring::OutgoingRing outgoing;         // guarded by Channel::mutex_
   ring::IncomingRing incoming;         // dispatch task only
   std::vector<std::byte> read_buffer;  // dispatch task only; the largest packet the ring holds
-  bool masked = false;                 // dispatch task only: interrupt_mask set by us (rule C)
+  // Dispatch task only: the last packet read, pointing into read_buffer. Here rather than on
+  // the reader's stack: every read that returns a packet fills all of it, and a fresh one is
+  // zeroed first (88 bytes, a `rep stos` under GCC) on the path from the peer's packet to the
+  // answer.
+  wire::PacketView read_view;
+  bool masked = false;  // dispatch task only: interrupt_mask set by us (rule C)
 };
 
 struct Channel::Event {

@@ -195,7 +195,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     // empty ring then costs no lock. Whether the packet may be taken is decided under mutex_
     // below; one that may not goes back to the ring unpublished (rewind_to).
     const uint32_t position = open.incoming.read_position();
-    wire::PacketView view;
+    wire::PacketView& view = open.read_view;
     const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
     if (result == ring::ReadResult::kEmpty) {
       // Publish read_index before the last look: a producer decides rule A against the

@@ -214,7 +214,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
 bool Channel::take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter,
                                      uint64_t id) {
   const uint32_t position = open.incoming.read_position();
-  wire::PacketView view;
+  wire::PacketView& view = open.read_view;
   if (open.incoming.read(open.read_buffer, &view) != ring::ReadResult::kPacket) {
     return false;  // a corrupt ring: the general drain reads it again and fails the channel
   }
