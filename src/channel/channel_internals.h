@@ -62,7 +62,8 @@ struct Channel::Event {
 // without it (a polling caller), and then orders the outcome before the read.
 class SyncRequestWaiter {
  public:
-  explicit SyncRequestWaiter(std::optional<std::span<std::byte>> completion)
+  // `completion` is the requester's (send_synchronous's argument), which outlives the waiter.
+  explicit SyncRequestWaiter(const std::optional<std::span<std::byte>>& completion)
       : completion_(completion) {}
   // Records the outcome; copies as much of the payload as fits.
   void finish(Status status, std::span<const std::byte> payload);
@@ -71,7 +72,7 @@ class SyncRequestWaiter {
   [[nodiscard]] uint32_t copied() const { return copied_; }
 
  private:
-  std::optional<std::span<std::byte>> completion_;
+  const std::optional<std::span<std::byte>>& completion_;
   Status status_;
   uint32_t copied_ = 0;
   std::atomic<bool> done_{false};

@@ -23,7 +23,7 @@ constexpr auto kWaitSlice = std::chrono::hours(1);
 
 SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, const MDL* external,
                                             uint32_t flags,
-                                            std::optional<std::span<std::byte>> completion,
+                                            const std::optional<std::span<std::byte>>& completion,
                                             const Deadline& deadline) {
   if ((flags & ~kSendDefinedFlags) != 0) return {Status{STATUS_INVALID_PARAMETER}};
   const bool wait_for_completion = (flags & kSendWaitForCompletion) != 0;

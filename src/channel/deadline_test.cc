@@ -46,6 +46,24 @@ TEST(Deadline, ReadingTheClocksItselfConvertsEveryKind) {
   EXPECT_TRUE(past.expired(Deadline::Clock::now()));
 }
 
+// KMCL's form (what VmbChannelSendSynchronousRequest passes): null is no timeout, and a value
+// converts as the optional overload converts it.
+TEST(Deadline, FromATimeoutPointerAsFromTheOptional) {
+  EXPECT_TRUE(Deadline::from_timeout_pointer(nullptr).is_infinite());
+  const int64_t zero = 0;
+  EXPECT_TRUE(Deadline::from_timeout_pointer(&zero).is_immediate());
+  const int64_t an_hour = -36'000'000'000;
+  const auto before = Deadline::Clock::now();
+  const Deadline relative = Deadline::from_timeout_pointer(&an_hour);
+  const auto after = Deadline::Clock::now();
+  EXPECT_GE(relative.time_point(), before + 1h);
+  EXPECT_LE(relative.time_point(), after + 1h);
+  const int64_t an_hour_ago = to_windows_time(SystemClock::now() - 1h);
+  EXPECT_TRUE(Deadline::from_timeout_pointer(&an_hour_ago).expired(Deadline::Clock::now()));
+  const int64_t an_hour_ahead = to_windows_time(SystemClock::now() + 1h);
+  EXPECT_FALSE(Deadline::from_timeout_pointer(&an_hour_ahead).expired(Deadline::Clock::now()));
+}
+
 TEST(Deadline, ZeroIsImmediateAndAlwaysExpired) {
   PinnedClocks clocks;
   const Deadline deadline = Deadline::from_nt_timeout(0, clocks.system, clocks.steady);

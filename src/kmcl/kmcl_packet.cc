@@ -141,11 +141,9 @@ NTSTATUS VmbChannelSendSynchronousRequest(VMBCHANNEL Channel, PVOID Buffer, UINT
       completion =
           std::span<std::byte>(static_cast<std::byte*>(CompletionBuffer), *CompletionBufferSize);
     }
-    std::optional<int64_t> timeout;
-    if (Timeout != nullptr) timeout = Timeout->QuadPart;
-    const vmb::SyncRequestResult result =
-        channel->send_synchronous(inband_of(Buffer, BufferSize), ExternalDataMdl, Flags, completion,
-                                  vmb::Deadline::from_nt_timeout(timeout));
+    const vmb::SyncRequestResult result = channel->send_synchronous(
+        inband_of(Buffer, BufferSize), ExternalDataMdl, Flags, completion,
+        vmb::Deadline::from_timeout_pointer(Timeout != nullptr ? &Timeout->QuadPart : nullptr));
     // Invalid arguments leave the caller's size alone; every other outcome reports the bytes
     // copied (0 when nothing was: overflow, cancelled, removed).
     if (CompletionBufferSize != nullptr && result.status != STATUS_INVALID_PARAMETER) {

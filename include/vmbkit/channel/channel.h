@@ -165,11 +165,13 @@ class alignas(kCacheLine) Channel {
   // Sends; see VmbPacketSend in kmcl.h for statuses. On success the packet is in flight.
   Status send(PacketObject& packet, std::span<const std::byte> inband, const ExternalData& external,
               uint32_t flags);
-  // VmbChannelSendSynchronousRequest (decisions.md §4). `completion` may be empty.
-  // VmbChannelSendSynchronousRequest (decisions.md §4). `completion`: the caller's buffer, or
-  // std::nullopt to discard completion data.
+  // VmbChannelSendSynchronousRequest (decisions.md §4). `completion`: the caller's buffer
+  // (may be empty), or std::nullopt to discard completion data. By reference, and never
+  // copied: GCC passes an optional by value through a temporary it stores field by field and
+  // copies out with wider loads, a store-forwarding stall on every request.
   SyncRequestResult send_synchronous(std::span<const std::byte> inband, const MDL* external,
-                                     uint32_t flags, std::optional<std::span<std::byte>> completion,
+                                     uint32_t flags,
+                                     const std::optional<std::span<std::byte>>& completion,
                                      const Deadline& deadline);
 
   // ---- Incoming packets (kmcl-api.md §4.5) ----

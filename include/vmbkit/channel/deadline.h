@@ -38,6 +38,10 @@ class Deadline {
   // The same, reading the clocks it needs now (none for infinite or immediate, the steady one
   // for a relative timeout, both for an absolute one).
   static Deadline from_nt_timeout(std::optional<int64_t> timeout_100ns);
+  // The same from KMCL's form, a pointer to the timeout or null. What the C API calls on
+  // every request: GCC passes an optional argument through a byte store and a wider load,
+  // which stalls store forwarding; a pointer does not.
+  static Deadline from_timeout_pointer(const int64_t* timeout_100ns);
 
   [[nodiscard]] bool is_infinite() const { return kind_ == Kind::kInfinite; }
   // True for a zero timeout. A relative or absolute timeout that is already over is not
