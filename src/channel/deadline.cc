@@ -54,15 +54,13 @@ Deadline Deadline::from_nt_timeout(std::optional<int64_t> timeout_100ns) {
   return from_timeout_pointer(timeout_100ns.has_value() ? &*timeout_100ns : nullptr);
 }
 
-Deadline Deadline::from_timeout_pointer(const int64_t* timeout_100ns) {
+Deadline Deadline::from_timeout_reading_clocks(int64_t timeout_100ns) {
   // Only the clocks the timeout needs: a clock read costs tens of nanoseconds in a VM, and the
-  // usual timeouts (none, zero) need neither.
-  if (timeout_100ns == nullptr) return infinite();
-  const int64_t value = *timeout_100ns;
-  if (value == 0) return immediate();
+  // usual timeouts (none, zero) need neither (from_timeout_pointer answers those inline).
   const std::chrono::system_clock::time_point now_system =
-      value > 0 ? std::chrono::system_clock::now() : std::chrono::system_clock::time_point{};
-  return from_nt_timeout(value, now_system, Clock::now());
+      timeout_100ns > 0 ? std::chrono::system_clock::now()
+                        : std::chrono::system_clock::time_point{};
+  return from_nt_timeout(timeout_100ns, now_system, Clock::now());
 }
 
 bool Deadline::expired(Clock::time_point now) const {

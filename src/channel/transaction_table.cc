@@ -2,36 +2,15 @@
 // The requestor table behind wire transaction ids (see transaction_table.h).
 #include "vmbkit/channel/transaction_table.h"
 
-#include <cassert>
-
 namespace vmb {
-namespace {
-
-constexpr uint64_t make_id(uint32_t slot, uint32_t generation) {
-  return (uint64_t{generation} << 32) | (uint64_t{slot} + 1);
-}
-
-}  // namespace
 
 TransactionTable::TransactionTable(uint32_t maximum_slots) : maximum_slots_(maximum_slots) {}
 
-Result<TransactionId> TransactionTable::allocate(void* owner) {
-  assert(owner != nullptr && "a transaction needs an owner");
-  uint32_t slot;
-  if (first_free_ != 0) {
-    slot = first_free_ - 1;
-    first_free_ = slots_[slot].next_free;
-  } else {
-    if (slots_.size() >= maximum_slots_) return Status{STATUS_INSUFFICIENT_RESOURCES};
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();  // may throw std::bad_alloc; the C boundary maps it
-  }
-  Slot& entry = slots_[slot];
-  entry.state = State::kOutstanding;
-  entry.owner = owner;
-  entry.next_free = 0;
-  ++outstanding_;
-  return TransactionId{make_id(slot, entry.generation)};
+Result<TransactionId> TransactionTable::allocate_new_slot(void* owner) {
+  if (slots_.size() >= maximum_slots_) return Status{STATUS_INSUFFICIENT_RESOURCES};
+  const auto slot = static_cast<uint32_t>(slots_.size());
+  slots_.emplace_back();  // may throw std::bad_alloc; the C boundary maps it
+  return TransactionId{claim(slot, owner)};
 }
 
 TransactionTable::Slot* TransactionTable::find(uint64_t wire_id) {

@@ -38,10 +38,15 @@ class Deadline {
   // The same, reading the clocks it needs now (none for infinite or immediate, the steady one
   // for a relative timeout, both for an absolute one).
   static Deadline from_nt_timeout(std::optional<int64_t> timeout_100ns);
-  // The same from KMCL's form, a pointer to the timeout or null. What the C API calls on
-  // every request: GCC passes an optional argument through a byte store and a wider load,
-  // which stalls store forwarding; a pointer does not.
-  static Deadline from_timeout_pointer(const int64_t* timeout_100ns);
+  // The same from KMCL's form, a pointer to the timeout or null: what the C API calls on every
+  // request. Inline for the usual timeouts (none, zero): GCC passes an optional argument, and
+  // returns a Deadline, through a byte store and a wider load, which store forwarding cannot
+  // serve (a stall each); built in the caller's frame, neither happens.
+  static Deadline from_timeout_pointer(const int64_t* timeout_100ns) {
+    if (timeout_100ns == nullptr) return infinite();
+    if (*timeout_100ns == 0) return immediate();
+    return from_timeout_reading_clocks(*timeout_100ns);
+  }
 
   [[nodiscard]] bool is_infinite() const { return kind_ == Kind::kInfinite; }
   // True for a zero timeout. A relative or absolute timeout that is already over is not
@@ -55,6 +60,9 @@ class Deadline {
  private:
   enum class Kind : uint8_t { kInfinite, kImmediate, kAt };
   Deadline(Kind kind, Clock::time_point at) : kind_(kind), at_(at) {}
+  // A non-zero timeout: reads the clocks it needs (the steady one; the system one as well for
+  // an absolute time).
+  static Deadline from_timeout_reading_clocks(int64_t timeout_100ns);
 
   Kind kind_;
   Clock::time_point at_;
