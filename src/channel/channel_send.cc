@@ -183,13 +183,16 @@ bool Channel::write_entry_locked(SendQueueEntry& entry, bool* corrupt) {
     if (!allocated) return false;  // a million transactions outstanding: wait for some
     id = allocated->value;
   }
-  const std::span<const std::byte> piece(packet.inband(), packet.inband_length_);
   ring::WriteResult result;
   if (packet.external_header_length_ == 0) {
-    // In-band only: the ring's inline path (one payload, no extended header).
-    result =
-        open_->outgoing.try_write(wire::PacketType::kDataInBand, packet.wire_flags_, id, piece);
+    // In-band only: the ring's inline path (one payload, no extended header). The span is
+    // built in the call: a named one lived in memory and was copied out with a 16-byte load
+    // from two 8-byte stores, a store-forwarding stall on every request.
+    result = open_->outgoing.try_write(
+        wire::PacketType::kDataInBand, packet.wire_flags_, id,
+        std::span<const std::byte>(packet.inband(), packet.inband_length_));
   } else {
+    const std::span<const std::byte> piece(packet.inband(), packet.inband_length_);
     ring::OutgoingPacket out;
     out.type = wire::PacketType::kDataUsingGpaDirect;
     out.flags = packet.wire_flags_;
