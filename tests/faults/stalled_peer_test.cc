@@ -187,7 +187,7 @@ TEST_F(StalledPeerOnClient, RequestWaitsThenCompletesWhenThePeerResumes) {
     ASSERT_TRUE(packet.has_value()) << "after " << i;
     if (packet->completion_requested()) {
       EXPECT_EQ(i, filled_);  // after every packet queued before it
-      // Written from the caller's buffer when the ring had room again, long after the call.
+      // Written from the send queue once the ring had room again: still the request's bytes.
       EXPECT_EQ(check_numbered(packet->payload, 500), 0xABCDEFu);
       ASSERT_EQ(peer->complete(packet->transaction_id, pattern_bytes(16, 4)), STATUS_SUCCESS);
       break;
