@@ -195,7 +195,7 @@ ChannelStatistics Channel::statistics() const {
   statistics.packets_received = rx_packets_.get();
   statistics.bytes_received = rx_bytes_.get();
   statistics.completions_received = rx_completions_.get();
-  statistics.signals_sent = tx_signals_.get() + rx_signals_.get();
+  statistics.signals_sent = tx_signals_.get() + rx_signals_.load(std::memory_order_relaxed);
   statistics.signals_received = signals_received_.load(std::memory_order_relaxed);
   return statistics;
 }

@@ -71,12 +71,14 @@ bool Channel::try_own_drain() {
 
 void Channel::release_drain() {
   drain_owned_.store(false, std::memory_order_seq_cst);
+  if (take_drain_rerun()) dispatch_task_->schedule();
+}
+
+bool Channel::take_drain_rerun() {
   // Store, then load (dispatch() stores drain_rerun_, then tries to own): one of us sees the
-  // other. The load first keeps the usual case (nothing asked) to one locked instruction.
-  if (drain_rerun_.load(std::memory_order_seq_cst) &&
-      drain_rerun_.exchange(false, std::memory_order_seq_cst)) {
-    dispatch_task_->schedule();
-  }
+  // other. The load first keeps the usual case (nothing asked) to no locked instruction.
+  return drain_rerun_.load(std::memory_order_seq_cst) &&
+         drain_rerun_.exchange(false, std::memory_order_seq_cst);
 }
 
 void Channel::dispatch_owned(DrainMode mode, OpenState* ring_only) {
@@ -318,7 +320,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
 }
 
 void Channel::signal_from_drain(OpenState& open) {
-  rx_signals_.add(1);
+  rx_signals_.fetch_add(1, std::memory_order_relaxed);
   open.connection->signal_peer();
 }
 

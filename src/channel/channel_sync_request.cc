@@ -197,18 +197,18 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   // Leave the ring as an idle channel has it: what the fast match read published (rule B) and
   // unmasked, so the peer signals the next packet (rule A), both before the last look, as a
   // producer decides rule A against the published read_index; and drained by the task if a
-  // packet slipped in.
-  bool more = false;
+  // packet slipped in. Masked (the usual case), the drain is let go in the same barrier, one
+  // locked instruction where release_drain() after the unmask would be a second.
   if (open.masked) {
     open.masked = false;
-    const ring::IncomingRing::Idle idle = open.incoming.commit_and_unmask();
+    const ring::IncomingRing::Idle idle = open.incoming.commit_unmask_and_release(drain_owned_);
+    // The drain is no longer ours: only `open` (kept by the caller) and atomics from here.
     if (idle.signal) signal_from_drain(open);
-    more = idle.more;
-  } else if (open.incoming.commit_read()) {
-    signal_from_drain(open);
+    if (take_drain_rerun() || idle.more) dispatch_task_->schedule();
+    return;
   }
+  if (open.incoming.commit_read()) signal_from_drain(open);
   release_drain();
-  if (more) dispatch_task_->schedule();
 }
 
 bool Channel::take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter,

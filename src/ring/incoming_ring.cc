@@ -185,18 +185,19 @@ bool IncomingRing::commit_read() {
       .store(read_index, std::memory_order_seq_cst);
   const uint32_t pending =
       detail::control_word(control, wire::kPendingSendSizeOffset).load(std::memory_order_seq_cst);
-  if (pending == 0) return false;
-  return pending_send_signal(features, pending, committed);
+  if (pending == 0 || !refresh_write_index(std::memory_order_acquire)) return false;
+  return pending_send_signal(view_.data_size, features, pending, cached_write_index_, read_index,
+                             committed);
 }
 
-// Rule B steps 4-5 for a waiting producer: load write_index, compare the free space before
-// and after this batch with pending_send_sz.
-bool IncomingRing::pending_send_signal(uint32_t features, uint32_t pending, uint32_t committed) {
-  if (!refresh_write_index(std::memory_order_acquire)) return false;
-  const uint32_t free_after =
-      wire::ring_free_bytes(view_.data_size, cached_write_index_, read_index_);
+// Rule B steps 4-5 for a waiting producer: compare the free space before and after this batch
+// with pending_send_sz.
+bool IncomingRing::pending_send_signal(uint32_t size, uint32_t features, uint32_t pending,
+                                       uint32_t write_index, uint32_t read_index,
+                                       uint32_t committed) {
+  const uint32_t free_after = wire::ring_free_bytes(size, write_index, read_index);
   // A hostile producer can make this inconsistent; it only affects the answer, never memory.
-  const uint32_t consumed = wire::ring_used_bytes(view_.data_size, read_index_, committed);
+  const uint32_t consumed = wire::ring_used_bytes(size, read_index, committed);
   const uint32_t free_before = free_after >= consumed ? free_after - consumed : 0;
   return wire::consumer_should_signal(features, pending, free_before, free_after);
 }
@@ -222,20 +223,28 @@ bool IncomingRing::unmask_and_check() {
 }
 
 // GCC warns that ThreadSanitizer does not model standalone fences. The fence below orders
-// only our stores before our loads (the producer's side is seq_cst operations); every transfer
-// of data keeps its own release/acquire pair, which TSan does model, so nothing it checks
-// depends on the fence.
+// only our stores before our loads (the producer's and the next owner's sides are seq_cst
+// operations); every transfer of data keeps its own release/acquire pair (the owner flag's
+// too), which TSan does model, so nothing it checks depends on the fence.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
-IncomingRing::Idle IncomingRing::commit_and_unmask() {
+IncomingRing::Idle IncomingRing::commit_and_unmask() { return go_idle(nullptr); }
+
+IncomingRing::Idle IncomingRing::commit_unmask_and_release(std::atomic<bool>& owner) {
+  return go_idle(&owner);
+}
+
+IncomingRing::Idle IncomingRing::go_idle(std::atomic<bool>* owner) {
   Idle idle;
   if (corrupt()) {
     idle.more = true;  // as unmask_and_check(): read() reports it
+    if (owner != nullptr) owner->store(false, std::memory_order_release);
     return idle;
   }
   std::byte* const control = view_.control;
+  const uint32_t size = view_.data_size;
   const uint32_t read_index = read_index_;
   const uint32_t committed = committed_index_;
   const bool publish = read_index != committed;
@@ -247,24 +256,38 @@ IncomingRing::Idle IncomingRing::commit_and_unmask() {
         .store(read_index, std::memory_order_release);
   }
   detail::control_word(control, wire::kInterruptMaskOffset).store(0, std::memory_order_relaxed);
-  // Both stores above, then both loads below (rules B and C, as in commit_read() and
-  // unmask_and_check()): the producer stores write_index and pending_send_sz seq_cst and then
-  // loads the mask and read_index seq_cst, so either it sees our stores or we see its. The two
-  // stores may become visible in either order: a producer that sees the mask cleared but our
-  // old read_index (and so does not signal) wrote before its load, which this fence orders
-  // before our load of write_index below.
+  // Release: the next owner's acquire sees this object as we leave it.
+  if (owner != nullptr) owner->store(false, std::memory_order_release);
+  // The stores above, then the loads below (rules B and C, as in commit_read() and
+  // unmask_and_check(), and the owner's protocol): the producer stores write_index and
+  // pending_send_sz seq_cst and then loads the mask and read_index seq_cst, so either it sees
+  // our stores or we see its. The stores may become visible in any order: a producer that
+  // sees the mask cleared but our old read_index (and so does not signal) wrote before its
+  // load, which this fence orders before our load of write_index below.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  // With `owner`, from here on only locals and shared words: another thread may own us.
+  // Acquire: a read() that follows may use this index without loading it again.
+  const uint32_t loaded =
+      detail::control_word(control, wire::kWriteIndexOffset).load(std::memory_order_acquire);
+  const CorruptReason reason = detail::check_index(loaded, size);
+  if (reason != CorruptReason::kNone) {
+    idle.more = true;  // this read() or the next owner's fails the ring
+    if (owner == nullptr) fail(reason);
+    return idle;
+  }
   if (publish) {
     const uint32_t features =
         detail::control_word(control, wire::kFeatureBitsOffset).load(std::memory_order_relaxed);
     if ((features & wire::kFeaturePendingSendSize) != 0) {
       const uint32_t pending = detail::control_word(control, wire::kPendingSendSizeOffset)
                                    .load(std::memory_order_relaxed);
-      if (pending != 0) idle.signal = pending_send_signal(features, pending, committed);
+      if (pending != 0) {
+        idle.signal = pending_send_signal(size, features, pending, loaded, read_index, committed);
+      }
     }
   }
-  // Acquire: a read() that follows may use this index without loading it again.
-  idle.more = !refresh_write_index(std::memory_order_acquire) || cached_write_index_ != read_index_;
+  if (owner == nullptr) cached_write_index_ = loaded;
+  idle.more = loaded != read_index;
   return idle;
 }
 #if defined(__GNUC__) && !defined(__clang__)

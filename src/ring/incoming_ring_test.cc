@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -220,7 +221,9 @@ TEST_F(IncomingRingTest, MaskAndUnmaskFollowRuleC) {
 }
 
 // commit_and_unmask() gives the answers commit_read() then unmask_and_check() give, and
-// leaves the same control page, in each case that changes an answer.
+// leaves the same control page, in each case that changes an answer; so does
+// commit_unmask_and_release(), which also clears the owner's flag and, having let go, leaves
+// a bad write_index for the next read() to fail the ring with.
 TEST(IncomingRingIdle, CommitAndUnmaskAnswersAsThePair) {
   struct Case {
     const char* name;
@@ -245,35 +248,54 @@ TEST(IncomingRingIdle, CommitAndUnmaskAnswersAsThePair) {
     SCOPED_TRACE(c.name);
     RingMemory pair_memory{4096, false, wire::kFeaturePendingSendSize};
     RingMemory combined_memory{4096, false, wire::kFeaturePendingSendSize};
+    RingMemory released_memory{4096, false, wire::kFeaturePendingSendSize};
     std::vector<std::byte> buffer(4096);
     wire::PacketView view;
-    for (RingMemory* memory : {&pair_memory, &combined_memory}) {
+    for (RingMemory* memory : {&pair_memory, &combined_memory, &released_memory}) {
       if (c.packets > 0) write_committed(memory->view(), 992, c.packets);
       memory->set_control_word(wire::kPendingSendSizeOffset, c.pending);
     }
     IncomingRing pair(pair_memory.view());
     IncomingRing combined(combined_memory.view());
-    for (IncomingRing* ring : {&pair, &combined}) {
+    IncomingRing released(released_memory.view());
+    for (IncomingRing* ring : {&pair, &combined, &released}) {
       ring->mask_interrupts();
       for (int i = 0; i < c.reads; ++i) ASSERT_EQ(ring->read(buffer, &view), ReadResult::kPacket);
     }
     if (c.write_index != UINT32_MAX) {
-      pair_memory.set_control_word(wire::kWriteIndexOffset, c.write_index);
-      combined_memory.set_control_word(wire::kWriteIndexOffset, c.write_index);
+      for (RingMemory* memory : {&pair_memory, &combined_memory, &released_memory}) {
+        memory->set_control_word(wire::kWriteIndexOffset, c.write_index);
+      }
     }
     const bool signal = pair.commit_read();
     const bool more = pair.unmask_and_check();
     const IncomingRing::Idle idle = combined.commit_and_unmask();
+    std::atomic<bool> owner{true};
+    const IncomingRing::Idle let_go = released.commit_unmask_and_release(owner);
     EXPECT_EQ(signal, c.signal);
     EXPECT_EQ(more, c.more);
     EXPECT_EQ(idle.signal, signal);
     EXPECT_EQ(idle.more, more);
+    EXPECT_EQ(let_go.signal, signal);
+    EXPECT_EQ(let_go.more, more);
+    EXPECT_FALSE(owner.load());
     for (const size_t offset : {wire::kReadIndexOffset, wire::kInterruptMaskOffset}) {
       EXPECT_EQ(combined_memory.control_word(offset), pair_memory.control_word(offset))
+          << "control word at " << offset;
+      EXPECT_EQ(released_memory.control_word(offset), pair_memory.control_word(offset))
           << "control word at " << offset;
     }
     EXPECT_EQ(combined.corrupt_reason(), pair.corrupt_reason());
     EXPECT_EQ(combined.uncommitted_bytes(), 0u);
+    EXPECT_EQ(released.uncommitted_bytes(), 0u);
+    // The next owner reads what is left, then finds the ring empty or fails it for the same
+    // reason the pair did.
+    EXPECT_EQ(released.corrupt_reason(), CorruptReason::kNone);
+    int left = 0;
+    ReadResult next;
+    while ((next = released.read(buffer, &view)) == ReadResult::kPacket) ++left;
+    EXPECT_EQ(released.corrupt_reason(), pair.corrupt_reason());
+    EXPECT_EQ(left == 0 && next == ReadResult::kEmpty, !more);
   }
 }
 
@@ -291,6 +313,12 @@ TEST_F(IncomingRingTest, CommitAndUnmaskLeavesACorruptRingAlone) {
   EXPECT_EQ(memory_.control_word(wire::kReadIndexOffset), 0u) << "nothing published";
   EXPECT_EQ(memory_.control_word(wire::kInterruptMaskOffset), 1u);
   EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kIndexMisaligned);
+  std::atomic<bool> owner{true};
+  const IncomingRing::Idle let_go = ring.commit_unmask_and_release(owner);
+  EXPECT_FALSE(let_go.signal);
+  EXPECT_TRUE(let_go.more);
+  EXPECT_FALSE(owner.load()) << "let go all the same";
+  EXPECT_EQ(memory_.control_word(wire::kInterruptMaskOffset), 1u);
 }
 
 TEST_F(IncomingRingTest, ProducerSeesMaskWhileConsumerDrains) {

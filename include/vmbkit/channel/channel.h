@@ -288,6 +288,9 @@ class alignas(kCacheLine) Channel {
   // reschedules the task if it found the drain owned meanwhile.
   bool try_own_drain();
   void release_drain();
+  // release_drain()'s second half, after drain_owned_ went false and a store -> load barrier:
+  // true (and cleared) if dispatch() asked for a run meanwhile; the caller schedules it.
+  bool take_drain_rerun();
   void drain_incoming(OpenState& open, DrainMode mode);
   // A polled synchronous request: polls the incoming ring of `open` (the connection it was
   // sent on) for the completion until `waiter` is done or `until` passes. Called without
@@ -444,7 +447,9 @@ class alignas(kCacheLine) Channel {
   Counter rx_packets_;
   Counter rx_bytes_;
   Counter rx_completions_;
-  Counter rx_signals_;  // signals the drain sent (rule B)
+  // Signals the drain sent (rule B). Not a Counter: a polling request that let go of the drain
+  // in the barrier that decides the signal counts it beside the next owner.
+  std::atomic<uint64_t> rx_signals_{0};
   std::atomic<uint64_t> signals_received_{0};
 
   std::unique_ptr<DispatchTask> dispatch_task_;

@@ -68,6 +68,12 @@ class IncomingRing {
     bool more = false;    // unmask_and_check()'s: unread data (or corrupt), keep draining
   };
   [[nodiscard]] Idle commit_and_unmask();
+  // commit_and_unmask() for a consumer that also lets go of the ring: stores false to `owner`
+  // (release) after the two stores, so the same barrier orders it before the loads too (the
+  // owner's protocol, like rule A, needs store -> load: see Channel::release_drain()). After
+  // that store another thread may own this object, so the loads only fill `Idle`: an invalid
+  // write_index is "more" (the next owner's read() fails the ring), and nothing is cached.
+  [[nodiscard]] Idle commit_unmask_and_release(std::atomic<bool>& owner);
 
   // True if unread bytes are published (or the ring is corrupt). Loads write_index.
   [[nodiscard]] bool has_data();
@@ -113,7 +119,12 @@ class IncomingRing {
   void copy_out(uint32_t at, std::byte* to, uint32_t length) const;
   ReadResult fail(wire::CorruptReason reason);
   ReadResult fail_index(uint32_t loaded);
-  bool pending_send_signal(uint32_t features, uint32_t pending, uint32_t committed);
+  // Rule B steps 4-5 from values loaded after the barrier: does freeing [committed,
+  // read_index) give a producer waiting for `pending` bytes its space?
+  static bool pending_send_signal(uint32_t size, uint32_t features, uint32_t pending,
+                                  uint32_t write_index, uint32_t read_index, uint32_t committed);
+  // Both idle forms; `owner` null: keep the ring (and cache the write_index loaded).
+  Idle go_idle(std::atomic<bool>* owner);
 
   RingView view_;
   uint32_t read_index_ = 0;          // private: start of the next unread packet
