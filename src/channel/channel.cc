@@ -222,6 +222,7 @@ void Channel::set_transaction_quota(uint32_t quota) {
   }
   const std::lock_guard lock(mutex_);
   quota_ = quota;  // a lower quota takes effect at the next read; only completions restart
+  update_ring_gate_locked();
 }
 
 Status Channel::set_interrupt_latency(uint16_t latency, uint16_t* original) {
@@ -252,6 +253,7 @@ void Channel::fail(Status status, std::string reason) {
     failure_ = status;
     failure_reason_ = std::move(reason);
     incoming_enabled_ = false;
+    update_ring_gate_locked();
     log_message(LogLevel::kError, "channel failed: %s (%s)", failure_reason_.c_str(),
                 to_string(failure_).data());
     retire_all_sends(Status{STATUS_DEVICE_REMOVED});
@@ -276,6 +278,7 @@ PacketObject* Channel::allocate_packet() {
 }
 
 PacketObject* Channel::allocate_packet_locked() {
+  release_polled_locked();  // a synchronous request's packet matched without mutex_
   PacketObject* packet;
   if (!free_packets_.empty()) {
     packet = free_packets_.back();

@@ -67,6 +67,7 @@ Status Channel::enable() {
     }
     failure_ = Status{};
     failure_reason_.clear();
+    update_ring_gate_locked();
     connection_ = Connection::kEnabled;
   }
   const Status status = is_server() ? bus_->offer(*this) : bus_->connect(*this);
@@ -311,6 +312,7 @@ void Channel::run_start_sequence() {
     if (connection_ != Connection::kOpen || !failure_.ok()) return;
     started_ = true;
     incoming_enabled_ = true;
+    update_ring_gate_locked();
   }
   dispatch_task_->schedule();  // the incoming queue runs from here on
   CallbackScope scope(this, CallbackScope::Kind::kState);
@@ -323,6 +325,7 @@ void Channel::run_suspend_sequence() {
     // for the passive worker are still delivered (the driver must see what it must complete).
     std::unique_lock lock(mutex_);
     incoming_enabled_ = false;
+    update_ring_gate_locked();
     changed_.wait(
         lock, [&] { return !in_delivery_ && !passive_delivering_ && deferred_head_ == nullptr; });
   }
@@ -352,6 +355,7 @@ void Channel::run_close_sequence() {
     open = std::move(open_);
     started_ = false;
     incoming_enabled_ = false;
+    update_ring_gate_locked();
     retire_all_sends(Status{STATUS_DEVICE_REMOVED});
     // A server stays offered (a guest may open it again); a client is Disabled.
     connection_ = is_server() ? Connection::kEnabled : Connection::kDisabled;

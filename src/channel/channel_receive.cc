@@ -296,6 +296,7 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
         reason = "external data: " + std::string(to_string(fault));
         const std::lock_guard lock(mutex_);
         --delivered_;
+        update_ring_gate_locked();
         release_record_locked(*record);
         break;
       }
@@ -331,6 +332,17 @@ bool Channel::take_completion_locked(std::span<std::byte> payload, uint64_t id,
   if (match.match == TransactionTable::Match::kDroppedCancelled) return true;
   if (match.match != TransactionTable::Match::kCompleted) return false;
   auto* packet = static_cast<PacketObject*>(match.owner);
+  switch (packet->polled_.load(std::memory_order_relaxed)) {
+    case PacketObject::Polled::kMatched:
+      return false;  // its requester took the completion already: this is a second one
+    case PacketObject::Polled::kPolling:
+      // Only the drain's owner matches, and while the packet is polled that is its requester,
+      // here draining inline: its waiter is alive and finished as any other.
+      packet->polled_.store(PacketObject::Polled::kNo, std::memory_order_relaxed);
+      break;
+    case PacketObject::Polled::kNo:
+      break;
+  }
   if (packet->waiter_ != nullptr) {
     finish_waiter_locked(*packet, Status{}, payload);
     return true;
@@ -353,6 +365,7 @@ IncomingPacket* Channel::take_record_locked() {
   record->state_ = IncomingPacket::State::kDelivering;
   record->deferred_to_passive_ = false;
   ++delivered_;
+  update_ring_gate_locked();
   return record;
 }
 
@@ -418,6 +431,7 @@ void Channel::complete(IncomingPacket& record, std::span<const std::byte> payloa
       return;
     }
     --delivered_;
+    update_ring_gate_locked();
     if (stalled_on_quota_ && delivered_ < quota_) {
       stalled_on_quota_ = false;
       restart = true;
@@ -486,6 +500,7 @@ void Channel::fail_packet(IncomingPacket& record) {
     const std::lock_guard lock(mutex_);
     if (record.state_ != IncomingPacket::State::kDelivering) return;
     --delivered_;
+    update_ring_gate_locked();
     release_record_locked(record);
     changed_.notify_all();
   }

@@ -317,6 +317,18 @@ void Channel::finish_waiter_locked(PacketObject& packet, Status status,
 }
 
 void Channel::finish_packet_locked(PacketObject& packet, Status status) {
+  switch (packet.polled_.load(std::memory_order_relaxed)) {
+    case PacketObject::Polled::kPolling:
+      // Its requester finishes the waiter (it may be doing so now): ask it to stop. Its
+      // transaction id is left for release_polled_locked() or the caller's reset.
+      packet.polled_abort_status_ = status.code();
+      packet.polled_abort_.store(true, std::memory_order_relaxed);
+      return;
+    case PacketObject::Polled::kMatched:
+      return;  // finished by its requester; release_polled_locked() returns it to the pool
+    case PacketObject::Polled::kNo:
+      break;
+  }
   packet.transaction_id_ = 0;
   if (packet.waiter_ != nullptr) {
     finish_waiter_locked(packet, status, {});

@@ -73,7 +73,9 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
       // From here the packet is the finisher's: whoever finishes the waiter (the completion,
       // a failure, the cancel below) returns it to the pool in the same hold of mutex_
       // (finish_waiter_locked). Once done() is true this call no longer touches it, so a
-      // request that saw its completion while polling returns without the lock.
+      // request that saw its completion while polling returns without the lock. Polled by
+      // this thread (below), the packet is its own until it stops polling, and one it
+      // finished itself goes back at the next allocation (release_polled_locked).
       bool locked = true;
       // Poll mode: wait on the incoming ring itself for a while (not from inside one of this
       // channel's callbacks: the drain would nest in a delivery of the same channel).
@@ -101,9 +103,15 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         // Read under mutex_: once unlocked the packet is the finisher's.
         const uint64_t id =
             packet->state_ == PacketObject::State::kInRing ? packet->transaction_id_ : 0;
+        // In the ring and the drain ours: nobody else can read the completion, so this thread
+        // matches it without mutex_ and a close or failure meanwhile only asks it to stop
+        // (PacketObject::Polled).
+        PacketObject* const polled = owned && id != 0 ? packet : nullptr;
+        if (polled != nullptr)
+          polled->polled_.store(PacketObject::Polled::kPolling, std::memory_order_relaxed);
         lock.unlock();
         locked = false;
-        if (open) poll_for_completion(waiter, until, *open, id, owned);
+        if (open) poll_for_completion(waiter, until, *open, polled, id, owned);
       }
       // Then (event mode at once) sleep until the peer signals and drain on this thread.
       if (wait_for_completion && !waiter.done() && !CallbackScope::inside(this)) {
@@ -138,9 +146,8 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
   return result;
 }
 
-void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
-                                  Deadline::Clock::time_point until, OpenState& open, uint64_t id,
-                                  bool owned) {
+void Channel::poll_for_completion(SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
+                                  OpenState& open, PacketObject* polled, uint64_t id, bool owned) {
   bool wanted = false;  // this request raised drain_wanted_
   uint32_t spins = 1;   // looks at the ring (or at the drain's owner), the first is 1
   for (; !waiter.done(); ++spins) {
@@ -148,6 +155,8 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
       poll_backoff_.missed();
       break;
     }
+    // A close or failure retired the request (finish_packet_locked): stop_polling() below.
+    if (polled != nullptr && polled->polled_abort_.load(std::memory_order_relaxed)) break;
     if (!owned) {
       // The dispatch task has the drain: it finishes the waiter; watch for that.
       if (!try_own_drain()) {
@@ -180,7 +189,7 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
     // Otherwise only the ring has news: work that needs more (routines, queued sends) always
     // schedules the task, which sets drain_rerun_.
     if (open.incoming.has_data()) {
-      if (id == 0 || !take_polled_completion(open, waiter, id)) {
+      if (polled == nullptr || !take_polled_completion(open, waiter, *polled, id)) {
         dispatch_owned(DrainMode::kInline, &open);
       }
       continue;
@@ -191,6 +200,8 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   if (waiter.done()) {
     poll_backoff_.hit();
     poll_pacing_.found(spins - 1);  // the look that saw it was the one before the last ++spins
+  } else if (polled != nullptr) {
+    stop_polling(*polled);  // before the drain is let go: the general drain's again
   }
   if (wanted) drain_wanted_.store(false, std::memory_order_relaxed);
   if (!owned) return;
@@ -211,32 +222,64 @@ void Channel::poll_for_completion(const SyncRequestWaiter& waiter,
   release_drain();
 }
 
-bool Channel::take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter,
-                                     uint64_t id) {
+bool Channel::take_polled_completion(OpenState& open, SyncRequestWaiter& waiter,
+                                     PacketObject& packet, uint64_t id) {
   const uint32_t position = open.incoming.read_position();
   wire::PacketView& view = open.read_view;
   if (open.incoming.read(open.read_buffer, &view) != ring::ReadResult::kPacket) {
     return false;  // a corrupt ring: the general drain reads it again and fails the channel
   }
-  if (view.type != wire::PacketType::kCompletion || view.transaction_id != id) {
-    open.incoming.rewind_to(position);
-    return false;
-  }
-  // The view points into read_buffer, which the drain's owner owns.
-  const size_t payload_at = static_cast<size_t>(view.payload.data() - open.read_buffer.data());
-  const std::span<std::byte> payload(open.read_buffer.data() + payload_at, view.payload.size());
-  const std::lock_guard lock(mutex_);
-  // The general drain's checks: a close, a failure or a full quota leaves the packet to it.
-  // A waiter not yet finished still owns `id` (ids are freed only when their packet is
-  // finished, under mutex_), so the match below finishes this waiter and runs no routine.
-  PacketObject* routine = nullptr;
-  if (delivering_locked() != &open || delivered_ >= quota_ || waiter.done() ||
-      !take_completion_locked(payload, id, &routine)) {
+  // The general drain's gates (paused, failed, quota full) leave the packet in the ring. The
+  // gate may close just after this look: then the completion was taken as if just before.
+  if (view.type != wire::PacketType::kCompletion || view.transaction_id != id ||
+      !ring_gate_.load(std::memory_order_relaxed)) {
     open.incoming.rewind_to(position);
     return false;
   }
   count_received(view.payload.size(), true);
+  // The view points into read_buffer, which the drain's owner owns. A close or failure since
+  // the send only set polled_abort_: the completion came first and the request succeeds.
+  waiter.finish(Status{}, view.payload);
+  // Seen by whoever owns the drain next (through its release), so a second completion for
+  // `id` fails the channel (take_completion_locked) instead of finishing a gone waiter.
+  packet.polled_.store(PacketObject::Polled::kMatched, std::memory_order_relaxed);
+  // Only the drain's owner sets polled_matched_, and only from null; holders of mutex_ clear
+  // it. Still full (two polled requests in a row with no allocation between): both now.
+  if (polled_matched_.load(std::memory_order_relaxed) == nullptr) {
+    polled_matched_.store(&packet, std::memory_order_release);
+  } else {
+    const std::lock_guard lock(mutex_);
+    release_polled_locked();
+    release_polled_packet_locked(packet);
+  }
   return true;
+}
+
+void Channel::stop_polling(PacketObject& packet) {
+  const std::lock_guard lock(mutex_);
+  packet.polled_.store(PacketObject::Polled::kNo, std::memory_order_relaxed);
+  if (!packet.polled_abort_.exchange(false, std::memory_order_relaxed)) return;
+  // Retired while polled: its id went with the table's reset; finish as the retire would have.
+  finish_waiter_locked(packet, Status{packet.polled_abort_status_}, {});
+}
+
+void Channel::release_polled_locked() {
+  PacketObject* const packet = polled_matched_.load(std::memory_order_acquire);
+  if (packet == nullptr) return;
+  polled_matched_.store(nullptr, std::memory_order_relaxed);
+  release_polled_packet_locked(*packet);
+}
+
+void Channel::release_polled_packet_locked(PacketObject& packet) {
+  // Still outstanding unless a close or failure reset the table since (then the id is stale,
+  // or a second completion took it): either way the slot is free after this.
+  static_cast<void>(transactions_.complete(packet.transaction_id_));
+  packet.polled_.store(PacketObject::Polled::kNo, std::memory_order_relaxed);
+  packet.polled_abort_.store(false, std::memory_order_relaxed);
+  packet.waiter_ = nullptr;
+  packet.transaction_id_ = 0;
+  packet.state_ = PacketObject::State::kIdle;
+  free_packet_locked(packet);
 }
 
 void Channel::sleep_draining(const SyncRequestWaiter& waiter, const Deadline& deadline) {

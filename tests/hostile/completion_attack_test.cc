@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Attacks through completion packets (decisions.md §6): ids never issued, id 0, an id
 // completed twice, a stale id from an earlier use of a reused slot, a completion for a packet
-// that asked for none, valid completions queued behind a violation, and outsized payloads.
-// Violations fail the channel; a late completion for a cancelled request and an oversized
-// payload are legitimate and must not.
+// that asked for none, valid completions queued behind a violation, and outsized payloads;
+// and for a polling requester that matches its completion without the channel lock, the same
+// violations plus the transaction quota. Violations fail the channel; a late completion for a
+// cancelled request and an oversized payload are legitimate and must not.
 #include <cinttypes>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include "hostile_fixture.h"
 
@@ -196,6 +198,129 @@ TEST_F(CompletionAttackOnClient, WaitingRequestEndsWhenThePeerViolates) {
   ASSERT_EQ(result.wait_for(kPeerWait), std::future_status::ready);
   EXPECT_EQ(result.get().status, STATUS_DEVICE_REMOVED);
   expect_contained(unknown_id_reason(0x7777));
+}
+
+// The victim polls for its synchronous requests' completions (poll mode): a requester that
+// owns the drain takes its completion from the ring without the channel lock, and its packet
+// and transaction id go back at the next allocation. The peer writes what the requester will
+// find before the request is sent, quietly (no signal) while the victim's drain is idle, so
+// the requester owns the drain from its send and reads those packets first, every run.
+class CompletionAttackOnPollingClient : public CompletionAttackOnClient {
+ protected:
+  void SetUp() override {
+    CompletionAttackOnClient::SetUp();
+    ASSERT_TRUE(victim->set_polling(true).ok());
+  }
+  // Opens the victim, then makes sure its dispatch task has run since the start and gone
+  // idle: a packet the peer sends is received, and its completion read.
+  void open_victim_and_settle() {
+    ASSERT_NO_FATAL_FAILURE(open_victim());
+    ASSERT_EQ(peer->send_inband(pattern_bytes(16), 0x51, true), STATUS_SUCCESS);
+    ASSERT_TRUE(victim_driver->wait_for_received(1));
+    ASSERT_TRUE(receive_completion(0x51));
+  }
+  // True once the victim's ring has stayed unmasked for 20 ms: no dispatch run and no
+  // requester is draining or polling it (both mask it while they do), and none is pending
+  // (a run that finds more work keeps it masked for the next).
+  bool drain_idle() {
+    const auto limit = std::chrono::steady_clock::now() + kPeerWait;
+    auto unmasked_since = std::chrono::steady_clock::now();
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (peer->to_victim().interrupt_mask() != 0) unmasked_since = now;
+      if (now - unmasked_since >= std::chrono::milliseconds(20)) return true;
+      if (now >= limit) return false;
+      std::this_thread::yield();
+    }
+  }
+  // Writes a completion for `id` without signalling the victim.
+  Status complete_quietly(uint64_t id, std::span<const std::byte> payload) {
+    wire::PacketSpec spec;
+    spec.type = wire::PacketType::kCompletion;
+    spec.transaction_id = id;
+    spec.payload = payload;
+    return peer->send_quietly(spec);
+  }
+  // The transaction id of the victim's next synchronous request (its channel has none
+  // outstanding): slot 0 of the table, `generation` uses on (decisions.md §6's numbering).
+  static uint64_t slot_zero_id(uint32_t generation) { return (uint64_t{generation} << 32) | 1; }
+};
+
+// Each polled request finds its completion waiting and takes it without the lock, and gets
+// slot 0 of the transaction table again, one generation on: the slot went back at the next
+// allocation. A second completion for an id, after its request returned, is a violation as
+// ever (the packet still waits for that allocation: the check must not finish its waiter).
+TEST_F(CompletionAttackOnPollingClient, PolledRequestsReuseTheirSlotAndASecondCompletionFails) {
+  ASSERT_NO_FATAL_FAILURE(open_victim_and_settle());
+  uint64_t id = 0;
+  for (uint32_t generation = 0; generation < 3; ++generation) {
+    SCOPED_TRACE(generation);
+    id = slot_zero_id(generation);
+    const std::vector<std::byte> answer = pattern_bytes(32, static_cast<uint8_t>(generation));
+    ASSERT_TRUE(drain_idle());
+    ASSERT_EQ(complete_quietly(id, answer), STATUS_SUCCESS);
+    std::vector<std::byte> reply(32);
+    const SyncRequestResult outcome =
+        victim->send_synchronous(pattern_bytes(32), nullptr, kSendWaitForCompletion,
+                                 std::span<std::byte>(reply), Deadline::after(kPeerWait));
+    EXPECT_EQ(outcome.status, STATUS_SUCCESS);
+    EXPECT_EQ(outcome.completion_bytes, 32u);
+    EXPECT_EQ(reply, answer);
+    const std::optional<ReceivedPacket> received = peer->receive(kPeerWait);
+    ASSERT_TRUE(received.has_value());
+    ASSERT_EQ(received->transaction_id, id);
+  }
+  ASSERT_EQ(peer->complete(id, pattern_bytes(32)), STATUS_SUCCESS);
+  expect_contained(unknown_id_reason(id));
+}
+
+// A violation waits in front of a polling request's completion: the requester's own drain
+// fails the channel, which retires the request it polls for; it ends with
+// STATUS_DEVICE_REMOVED, as the other outstanding requests do.
+TEST_F(CompletionAttackOnPollingClient, PollingRequestEndsWhenThePeerViolates) {
+  ASSERT_NO_FATAL_FAILURE(open_victim_and_settle());
+  send_outstanding(2);
+  ASSERT_TRUE(drain_idle());
+  ASSERT_EQ(complete_quietly(0x7777, {}), STATUS_SUCCESS);
+  std::vector<std::byte> reply(32);
+  const SyncRequestResult outcome =
+      victim->send_synchronous(pattern_bytes(32), nullptr, kSendWaitForCompletion,
+                               std::span<std::byte>(reply), Deadline::after(kPeerWait));
+  EXPECT_EQ(outcome.status, STATUS_DEVICE_REMOVED);
+  expect_contained(unknown_id_reason(0x7777));
+}
+
+// The victim's transaction quota is full (its driver holds the one packet it allows) when the
+// polling requester finds its completion behind that packet: the completion stays in the ring
+// like any packet (decisions.md: nothing is taken from the ring at the quota) until the driver
+// completes the held packet; then the request succeeds.
+TEST_F(CompletionAttackOnPollingClient, CompletionWaitsInTheRingWhileTheQuotaIsFull) {
+  ASSERT_NO_FATAL_FAILURE(open_victim_and_settle());
+  victim_driver->set_mode(VictimDriver::Mode::kHold);
+  victim->set_transaction_quota(1);
+  ASSERT_TRUE(drain_idle());
+  const std::vector<std::byte> ahead = pattern_bytes(24, 1);
+  wire::PacketSpec data;
+  data.payload = ahead;
+  ASSERT_EQ(peer->send_quietly(data), STATUS_SUCCESS);
+  const std::vector<std::byte> answer = pattern_bytes(32, 2);
+  ASSERT_EQ(complete_quietly(slot_zero_id(0), answer), STATUS_SUCCESS);
+  std::vector<std::byte> reply(32);
+  auto result = request(&reply, Deadline::after(kPeerWait));
+  ASSERT_TRUE(victim_driver->wait_for_received(2));  // the settling packet and the one ahead
+  // Far beyond the poll window (kPollWindow): the requester polled, then slept, and never took
+  // the completion. Not a timing assertion: a correct channel never returns here.
+  EXPECT_EQ(result.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  victim_driver->set_mode(VictimDriver::Mode::kEcho);
+  for (IncomingPacket* held : victim_driver->take_held()) victim->complete(*held, {});
+  ASSERT_EQ(result.wait_for(kPeerWait), std::future_status::ready);
+  const SyncRequestResult outcome = result.get();
+  EXPECT_EQ(outcome.status, STATUS_SUCCESS);
+  EXPECT_EQ(reply, answer);
+  const std::optional<ReceivedPacket> received = peer->receive(kPeerWait);
+  ASSERT_TRUE(received.has_value());
+  EXPECT_EQ(received->transaction_id, slot_zero_id(0));
+  expect_victim_still_works();
 }
 
 INSTANTIATE_TEST_SUITE_P(Roles, CompletionAttack,

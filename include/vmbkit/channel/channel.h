@@ -295,16 +295,32 @@ class alignas(kCacheLine) Channel {
   // A polled synchronous request: polls the incoming ring of `open` (the connection it was
   // sent on) for the completion until `waiter` is done or `until` passes. Called without
   // mutex_.
-  // `id`: the request's transaction id if it is in the ring (0: queued, no fast match).
+  // `polled`: the request's packet if the caller set it Polled::kPolling (it owned the drain
+  // and the packet is in the ring, with transaction id `id`): its completion is matched
+  // here without mutex_, and a close or failure makes the poll stop (polled_abort_), after
+  // which the waiter is finished here with their status. Null: the general drain finishes it.
   // `owned`: the caller already owns the drain and has masked the ring.
-  void poll_for_completion(const SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
-                           OpenState& open, uint64_t id, bool owned);
-  // The polled request's own completion, taken straight from the ring: the next packet is read
-  // and, if it is the completion for `id` (still `waiter`'s: not finished) and the connection
-  // still delivers, the waiter is finished in one hold of mutex_. Anything else goes back to
-  // the ring unread (false) for the general drain. The caller owns the drain and publishes
-  // read_index before it lets go.
-  bool take_polled_completion(OpenState& open, const SyncRequestWaiter& waiter, uint64_t id);
+  void poll_for_completion(SyncRequestWaiter& waiter, Deadline::Clock::time_point until,
+                           OpenState& open, PacketObject* polled, uint64_t id, bool owned);
+  // The polled request's own completion, taken straight from the ring without mutex_: the next
+  // packet is read and, if it is the completion for `id` and the drain may take packets now
+  // (ring_gate_), `waiter` is finished and `packet` set Polled::kMatched and parked for
+  // release_polled_locked(). Anything else goes back to the ring unread (false) for the
+  // general drain. The caller owns the drain and publishes read_index before it lets go.
+  bool take_polled_completion(OpenState& open, SyncRequestWaiter& waiter, PacketObject& packet,
+                              uint64_t id);
+  // A polling request stops polling without its completion (window over, or polled_abort_):
+  // Polled::kNo again, so the usual finishers take over; aborted, the waiter is finished here.
+  void stop_polling(PacketObject& packet);
+  // Returns the packet parked by take_polled_completion() to the pool and its transaction id
+  // to the table (a stale id after a reset is ignored). Called by allocate_packet_locked().
+  void release_polled_locked();
+  void release_polled_packet_locked(PacketObject& packet);
+  // Recomputes ring_gate_ from its inputs; called under mutex_ wherever one changes.
+  void update_ring_gate_locked() {
+    ring_gate_.store(incoming_enabled_ && failure_.ok() && delivered_ < quota_,
+                     std::memory_order_relaxed);
+  }
   // A synchronous request's wait for a signal (after any poll window): the waiting thread
   // takes the drain, unmasks and sleeps until the peer signals, then drains on its own thread,
   // so the completion costs one wake-up (this thread's) instead of two (a dispatch thread's,
@@ -427,6 +443,13 @@ class alignas(kCacheLine) Channel {
   uint64_t events_done_ = 0;
 
   std::atomic<bool> polling_{false};  // set only while Disabled
+  // The drain may take a packet from the ring now: delivering (started, not paused or failed)
+  // and under the transaction quota. A copy kept under mutex_ for the one reader without it,
+  // take_polled_completion(), which thus honours pause and quota as the general drain does.
+  std::atomic<bool> ring_gate_{false};
+  // The last packet its requester matched without mutex_ (Polled::kMatched), until
+  // release_polled_locked(): set by the drain's owner when null, cleared under mutex_.
+  std::atomic<PacketObject*> polled_matched_{nullptr};
   std::atomic<bool> drain_owned_{false};
   std::atomic<bool> drain_rerun_{false};  // the dispatch task found the drain owned
   // A polling synchronous request waits for the drain: the dispatch task, polling an empty ring

@@ -8,6 +8,7 @@
 // completion routine the packet belongs to the channel. Not here: sending (channel.h).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -67,6 +68,13 @@ class PacketObject : public SendQueueEntry {
     kInRing,    // written; waiting for the peer's completion
     kFinished,  // transaction over; waiting for its completion routine to run
   };
+  // A synchronous request's packet while its requester polls for the completion with the
+  // drain (Channel::send_synchronous): the requester finishes it itself, without mutex_.
+  enum class Polled : uint8_t {
+    kNo,       // finished by whoever matches or retires it, under mutex_
+    kPolling,  // its requester finishes it; a close or failure sets polled_abort_ instead
+    kMatched,  // its requester finished it; back to the pool at the next allocation
+  };
   static constexpr uint64_t kMagic = 0x4f54504b42424d56;  // "VMBBKPTO"
 
   PacketObject(Channel& channel, bool from_pool, uint32_t inband_capacity,
@@ -89,6 +97,10 @@ class PacketObject : public SendQueueEntry {
   uint32_t inband_length_ = 0;
   uint32_t external_header_length_ = 0;
   NTSTATUS finished_status_ = STATUS_SUCCESS;
+  NTSTATUS polled_abort_status_ = STATUS_SUCCESS;  // under mutex_: why polled_abort_ was set
+  // The two fields a polling requester reads or writes without mutex_ (see Polled).
+  std::atomic<Polled> polled_{Polled::kNo};
+  std::atomic<bool> polled_abort_{false};
   uint16_t wire_flags_ = 0;
   Completion completion_;
   State state_ = State::kIdle;
