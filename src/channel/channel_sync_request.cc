@@ -107,8 +107,9 @@ SyncRequestResult Channel::send_synchronous(std::span<const std::byte> inband, c
         // matches it without mutex_ and a close or failure meanwhile only asks it to stop
         // (PacketObject::Polled).
         PacketObject* const polled = owned && id != 0 ? packet : nullptr;
-        if (polled != nullptr)
+        if (polled != nullptr) {
           polled->polled_.store(PacketObject::Polled::kPolling, std::memory_order_relaxed);
+        }
         lock.unlock();
         locked = false;
         if (open) poll_for_completion(waiter, until, *open, polled, id, owned);
