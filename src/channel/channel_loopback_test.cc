@@ -9,6 +9,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "channel/channel_pair_for_tests.h"
 #include "channel/recording_driver_for_tests.h"
@@ -255,6 +259,60 @@ TEST_F(LoopbackPair, ManyPacketsThroughSmallRingArriveInOrder) {
     std::memcpy(&value, received[static_cast<size_t>(i)].data(), sizeof value);
     ASSERT_EQ(value, i);
   }
+}
+
+TEST_F(LoopbackPair, HeldPacketsKeepTheirBytesWhileRecordsAreReused) {
+  // Packets are read straight into the record they are delivered in when they fit its buffer,
+  // and copied into it when not. Packets the server holds must keep their bytes while later
+  // ones arrive, in each round the records come back with buffers of other sizes.
+  struct Held {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::pair<IncomingPacket*, std::span<std::byte>>> packets;
+  };
+  const auto held = std::make_shared<Held>();
+  server_events->on_packet = [held](Channel&, IncomingPacket& packet,
+                                    std::span<std::byte> payload) {
+    const std::lock_guard lock(held->mutex);
+    held->packets.emplace_back(&packet, payload);
+    held->changed.notify_all();
+  };
+  open_both();
+  // Completes whatever is held, also when an assertion ends the test early (a held packet
+  // would keep the close waiting).
+  const auto complete_held = [&] {
+    const std::lock_guard lock(held->mutex);
+    for (const auto& [packet, payload] : held->packets) server->complete(*packet, {});
+    held->packets.clear();
+  };
+  const std::shared_ptr<void> at_exit(nullptr, [&](void*) { complete_held(); });
+  const std::vector<size_t> sizes = {8, 512, 16, 2048, 24, 64, 4096, 8};
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      PacketObject* packet = client->allocate_packet();
+      ASSERT_NE(packet, nullptr);
+      const auto fill = static_cast<std::byte>(round * 16 + static_cast<int>(i) + 1);
+      // Each round in another order, so a record meets both larger and smaller packets.
+      const size_t size = sizes[(i + static_cast<size_t>(round) * 3) % sizes.size()];
+      ASSERT_TRUE(client->send(*packet, std::vector<std::byte>(size, fill), {}, 0).ok());
+    }
+    // The driver records a packet before its callback runs: wait for the callbacks.
+    std::unique_lock lock(held->mutex);
+    ASSERT_TRUE(held->changed.wait_for(lock, std::chrono::seconds(30),
+                                       [&] { return held->packets.size() == sizes.size(); }));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const auto fill = static_cast<std::byte>(round * 16 + static_cast<int>(i) + 1);
+      const std::span<std::byte> payload = held->packets[i].second;
+      ASSERT_EQ(payload.size(), sizes[(i + static_cast<size_t>(round) * 3) % sizes.size()]);
+      EXPECT_TRUE(
+          std::all_of(payload.begin(), payload.end(), [&](std::byte b) { return b == fill; }))
+          << "round " << round << ", packet " << i;
+      EXPECT_EQ(held->packets[i].first->payload().data(), payload.data());
+    }
+    lock.unlock();
+    complete_held();
+  }
+  EXPECT_TRUE(server->failure(nullptr).ok());
 }
 
 TEST_F(LoopbackPair, ClientDisableClosesServerAndRetiresOutstanding) {

@@ -198,7 +198,11 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     // below; one that may not goes back to the ring unpublished (rewind_to).
     const uint32_t position = open.incoming.read_position();
     wire::PacketView& view = open.read_view;
-    const ring::ReadResult result = open.incoming.read(open.read_buffer, &view);
+    // A packet that fits goes straight into the record it will be delivered in (drain_spare_,
+    // the drain owner's), anything larger into read_buffer.
+    std::span<std::byte> spare;
+    if (drain_spare_ != nullptr) spare = drain_spare_->bytes_;
+    const ring::ReadResult result = open.incoming.read(open.read_buffer, &view, spare);
     if (result == ring::ReadResult::kEmpty) {
       // Publish read_index before the last look: a producer decides rule A against the
       // published read_index, and one that saw our old index would not signal a ring we think
@@ -218,13 +222,15 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
     --budget;
     const bool is_packet = result == ring::ReadResult::kPacket;
     const bool is_completion = is_packet && view.type == wire::PacketType::kCompletion;
-    // The view points into read_buffer, which this task owns.
+    // The view points into read_buffer or the spare record, both this task's.
     std::span<std::byte> payload;
     size_t payload_at = 0;  // from the packet's start
     if (is_packet) {
-      const size_t packet_at = static_cast<size_t>(view.bytes.data() - open.read_buffer.data());
+      const std::span<std::byte> holder =
+          !spare.empty() && view.bytes.data() == spare.data() ? spare : open.read_buffer;
+      const size_t packet_at = static_cast<size_t>(view.bytes.data() - holder.data());
       payload_at = static_cast<size_t>(view.payload.data() - view.bytes.data());
-      payload = {open.read_buffer.data() + packet_at + payload_at, view.payload.size()};
+      payload = {holder.data() + packet_at + payload_at, view.payload.size()};
     }
     PacketObject* routine_packet = nullptr;  // a completion whose routine runs below
     IncomingPacket* record = nullptr;        // a data packet for the driver
@@ -281,7 +287,13 @@ void Channel::drain_incoming(OpenState& open, DrainMode mode) {
       call_routine(*routine_packet, Status{}, payload);
       continue;
     }
-    record->bytes_.assign(view.bytes.begin(), view.bytes.end());
+    // Read into read_buffer (too large for the spare, or no spare yet): copy it. The record
+    // keeps its buffer's size, so the next packet this size is read straight into it.
+    if (view.bytes.data() != record->bytes_.data()) {
+      if (record->bytes_.size() < view.bytes.size()) record->bytes_.resize(view.bytes.size());
+      std::memcpy(record->bytes_.data(), view.bytes.data(), view.bytes.size());
+    }
+    record->packet_length_ = static_cast<uint32_t>(view.bytes.size());
     record->payload_offset_ = static_cast<uint32_t>(payload_at);
     record->payload_length_ = static_cast<uint32_t>(view.payload.size());
     record->completion_requested_ = view.completion_requested();
@@ -353,7 +365,7 @@ bool Channel::take_completion_locked(std::span<std::byte> payload, uint64_t id,
   return true;
 }
 
-IncomingPacket* Channel::take_record_locked() {
+IncomingPacket* Channel::pop_record_locked() {
   IncomingPacket* record = free_records_;
   if (record != nullptr) {
     free_records_ = record->next_free_;
@@ -362,6 +374,13 @@ IncomingPacket* Channel::take_record_locked() {
     record = records_.back().get();
   }
   record->next_free_ = nullptr;
+  return record;
+}
+
+IncomingPacket* Channel::take_record_locked() {
+  // The spare the packet was read into (if any), and a new spare for the next packet.
+  IncomingPacket* const record = drain_spare_ != nullptr ? drain_spare_ : pop_record_locked();
+  drain_spare_ = pop_record_locked();
   record->state_ = IncomingPacket::State::kDelivering;
   record->deferred_to_passive_ = false;
   ++delivered_;
@@ -515,7 +534,8 @@ Result<PMDL> Channel::external_data(IncomingPacket& record, bool read_only) {
   if (!read_only) return record.external_.first();
   if (record.external_read_only_.first() == nullptr) {
     wire::PacketView view;
-    if (wire::parse_packet(record.bytes_, &view) != wire::CorruptReason::kNone) {
+    const auto packet = std::span<const std::byte>(record.bytes_).first(record.packet_length_);
+    if (wire::parse_packet(packet, &view) != wire::CorruptReason::kNone) {
       return Status{STATUS_INVALID_PARAMETER};  // cannot happen: the copy parsed on receipt
     }
     Result<MdlChain> chain = MdlChain::from_packet_ranges(record.guest_, view.gpa_ranges, true);

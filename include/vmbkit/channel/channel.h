@@ -397,6 +397,7 @@ class alignas(kCacheLine) Channel {
   void defer_record_locked(IncomingPacket& packet);
   void run_passive_deliveries();
   void run_finished_routines();
+  IncomingPacket* pop_record_locked();
   IncomingPacket* take_record_locked();
   void release_record_locked(IncomingPacket& packet);
 
@@ -435,6 +436,9 @@ class alignas(kCacheLine) Channel {
   std::vector<void*> pooled_packet_memory_;
   std::vector<std::unique_ptr<IncomingPacket>> records_;
   IncomingPacket* free_records_ = nullptr;
+  // The record the drain's owner reads the next packet into (taken from the pool under mutex_
+  // with the one before it, read into without the lock): a data packet needs no second copy.
+  IncomingPacket* drain_spare_ = nullptr;
   IncomingPacket* deferred_head_ = nullptr;  // waiting for the passive worker
   IncomingPacket* deferred_tail_ = nullptr;
   GpaRanges scratch_ranges_;  // describes external data under mutex_

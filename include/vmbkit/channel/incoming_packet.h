@@ -4,7 +4,8 @@
 // before the driver saw it, which stays valid until the driver completes the packet; the wire
 // transaction id to echo; and, for external data, the MDL chain over this process's mapping of
 // the sender's guest memory. Records are pooled per channel; the pool's size is bounded by the
-// transaction quota. Not here: delivery or completion (channel.h).
+// transaction quota (and one more, the record the next packet is read into). Not here: delivery
+// or completion (channel.h).
 #pragma once
 
 #include <cstddef>
@@ -49,13 +50,16 @@ class alignas(kCacheLine) IncomingPacket : public SendQueueEntry {
 
   uint64_t magic_ = kMagic;
   Channel* channel_;
-  std::vector<std::byte> bytes_;  // the packet copy; later the completion payload
-  MdlChain external_;             // read-write view, built (and checked) on receipt
-  MdlChain external_read_only_;   // built when the driver asks for a read-only view
+  // The packet copy (its first packet_length_ bytes), later the completion payload. Never
+  // shrinks: the next packet read into this record fits without a reallocation.
+  std::vector<std::byte> bytes_;
+  MdlChain external_;            // read-write view, built (and checked) on receipt
+  MdlChain external_read_only_;  // built when the driver asks for a read-only view
   std::shared_ptr<const GuestMemoryMapping> guest_;
   uint64_t transaction_id_ = 0;
   uint32_t payload_offset_ = 0;
   uint32_t payload_length_ = 0;
+  uint32_t packet_length_ = 0;      // bytes of bytes_ holding the packet
   uint32_t completion_length_ = 0;  // bytes of bytes_ to send as the completion payload
   State state_ = State::kFree;
   bool completion_requested_ = false;

@@ -43,7 +43,14 @@ class IncomingRing {
   // truncated. The packet is consumed privately; the producer sees the space only after
   // commit_read(). The PacketView stays valid while `buffer` is unchanged. Inline (below):
   // in-band and completion packets take a short path, everything else read_general().
-  ReadResult read(std::span<std::byte> buffer, wire::PacketView* packet);
+  ReadResult read(std::span<std::byte> buffer, wire::PacketView* packet) {
+    return read(buffer, packet, {});
+  }
+  // The same, but a packet that fits in `preferred` is copied there instead (the view then
+  // points into it): a reader that keeps the packet saves a second copy. `buffer` still sets
+  // the maximum, and the unusual packets read_general() handles always go to `buffer`.
+  ReadResult read(std::span<std::byte> buffer, wire::PacketView* packet,
+                  std::span<std::byte> preferred);
 
   // Publishes read_index for every packet read since the last commit (one store: release, or
   // seq_cst when the ring advertises pending-send-size, for rule B's store->load ordering) and
@@ -151,7 +158,8 @@ inline uint32_t IncomingRing::load_write_index() const {
 // descriptor is copied once and checked; the view is filled from that private copy; the packet
 // is copied behind it last. Anything unusual goes to read_general(), which starts over from
 // the shared bytes and names the exact reason, or to read_extended() for types 7 and 9.
-inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet) {
+inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketView* packet,
+                                     std::span<std::byte> preferred) {
   const uint32_t size = view_.data_size;
   const uint32_t start = read_index_;
   uint32_t available = wire::ring_used_bytes(size, cached_write_index_, start);
@@ -185,12 +193,13 @@ inline ReadResult IncomingRing::read(std::span<std::byte> buffer, wire::PacketVi
   }
   if (descriptor.type != static_cast<uint16_t>(wire::PacketType::kDataInBand) &&
       descriptor.type != static_cast<uint16_t>(wire::PacketType::kCompletion)) {
-    return read_extended(descriptor, from, buffer, packet);
+    return read_extended(descriptor, from, packet_bytes <= preferred.size() ? preferred : buffer,
+                         packet);
   }
   const uint32_t next = start + packet_bytes + wire::kTrailerSize;
   read_index_ = next >= size ? next - size : next;
   expected_bytes_ = packet_bytes < kPrefetchBytes ? packet_bytes : kPrefetchBytes;
-  std::byte* const to = buffer.data();
+  std::byte* const to = packet_bytes <= preferred.size() ? preferred.data() : buffer.data();
   std::memcpy(to, &descriptor, sizeof descriptor);
   // type, offset8, len8, flags and transaction_id are laid out as in the descriptor
   // (static_asserts in packet_view.h), and PacketView is trivially copyable.
