@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Unit tests for IncomingRing: every refusal branch the ring itself owns (unusable view, own
 // read_index, write_index on each load, too few bytes, packet larger than the buffer), the
-// sticky failure, batched reads with one commit, rule B edge cases and rule C masking.
+// sticky failure, the preferred buffer, batched reads with one commit, rule B edge cases and
+// rule C masking.
 // Packet-content rejections are covered per branch in src/wire/packet_view_test.cc and end to
 // end by the malformed vectors (ring_vectors_test.cc).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -114,6 +116,55 @@ TEST_F(IncomingRingTest, AcceptsPacketExactlyTheBufferSize) {
   IncomingRing ring(memory_.view());
   std::vector<std::byte> exact(120);
   EXPECT_EQ(ring.read(exact, &view_), ReadResult::kPacket);
+}
+
+TEST_F(IncomingRingTest, PreferredBufferTakesThePacketsThatFit) {
+  OutgoingRing outgoing(memory_.view());
+  const std::vector<std::byte> small(100, std::byte{0x11});  // a 120-byte packet
+  const std::vector<std::byte> large(300, std::byte{0x22});  // a 320-byte packet
+  ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 1, small), WriteResult::kWritten);
+  ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 2, large), WriteResult::kWritten);
+  const uint64_t pfn = 0x1234;
+  const wire::GpaRangeSpec range{64, 0, {&pfn, 1}};
+  std::array<std::byte, 24> header;
+  const auto header_bytes = wire::encode_gpa_direct_header({&range, 1}, header);
+  ASSERT_TRUE(header_bytes);
+  const std::span<const std::byte> pieces[] = {small};
+  ASSERT_EQ(outgoing.try_write({PacketType::kDataUsingGpaDirect, 1, 3,
+                                std::span(header).first(*header_bytes), pieces}),
+            WriteResult::kWritten);
+  (void)outgoing.commit();
+  IncomingRing ring(memory_.view());
+  std::vector<std::byte> preferred(160);
+  // Fits: copied into `preferred` only.
+  std::fill(buffer_.begin(), buffer_.end(), std::byte{0});
+  ASSERT_EQ(ring.read(buffer_, &view_, preferred), ReadResult::kPacket);
+  EXPECT_EQ(view_.bytes.data(), preferred.data());
+  EXPECT_EQ(view_.bytes.size(), 120u);
+  EXPECT_EQ(view_.transaction_id, 1u);
+  EXPECT_EQ(view_.payload[99], std::byte{0x11});
+  EXPECT_EQ(buffer_[16], std::byte{0});
+  // Too large for it: into `buffer`.
+  ASSERT_EQ(ring.read(buffer_, &view_, preferred), ReadResult::kPacket);
+  EXPECT_EQ(view_.bytes.data(), buffer_.data());
+  EXPECT_EQ(view_.transaction_id, 2u);
+  EXPECT_EQ(view_.payload[299], std::byte{0x22});
+  // External data (read_extended()) fits too, and its ranges point into `preferred`.
+  ASSERT_EQ(ring.read(buffer_, &view_, preferred), ReadResult::kPacket);
+  EXPECT_EQ(view_.bytes.data(), preferred.data());
+  EXPECT_EQ(view_.transaction_id, 3u);
+  ASSERT_EQ(view_.gpa_ranges.size(), 1u);
+  EXPECT_EQ((*view_.gpa_ranges.begin()).pfns[0], pfn);
+  EXPECT_EQ(ring.read(buffer_, &view_, preferred), ReadResult::kEmpty);
+}
+
+TEST_F(IncomingRingTest, PreferredBufferDoesNotRaiseTheMaximum) {
+  write_committed(memory_.view(), 100);  // 120-byte packet
+  IncomingRing ring(memory_.view());
+  std::vector<std::byte> small(112);
+  std::vector<std::byte> preferred(256);
+  EXPECT_EQ(ring.read(small, &view_, preferred), ReadResult::kCorrupt);
+  EXPECT_EQ(ring.corrupt_reason(), CorruptReason::kPacketTooLarge);
 }
 
 TEST_F(IncomingRingTest, BufferSmallerThanADescriptorRefusesEveryPacket) {
