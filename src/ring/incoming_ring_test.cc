@@ -35,6 +35,18 @@ void write_committed(const RingView& view, size_t payload_bytes, int count = 1) 
   (void)ring.commit();
 }
 
+// Writes a GPA-direct packet with one range (not committed).
+void write_gpa_packet(OutgoingRing& outgoing, uint64_t id, const wire::GpaRangeSpec& range,
+                      std::span<const std::byte> payload) {
+  std::array<std::byte, 24> header;
+  const auto header_bytes = wire::encode_gpa_direct_header({&range, 1}, header);
+  ASSERT_TRUE(header_bytes);
+  const std::span<const std::byte> pieces[] = {payload};
+  ASSERT_EQ(outgoing.try_write({PacketType::kDataUsingGpaDirect, 1, id,
+                                std::span(header).first(*header_bytes), pieces}),
+            WriteResult::kWritten);
+}
+
 class IncomingRingTest : public ::testing::Test {
  protected:
   RingMemory memory_{4096, false, wire::kFeaturePendingSendSize};
@@ -125,14 +137,7 @@ TEST_F(IncomingRingTest, PreferredBufferTakesThePacketsThatFit) {
   ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 1, small), WriteResult::kWritten);
   ASSERT_EQ(outgoing.try_write(PacketType::kDataInBand, 0, 2, large), WriteResult::kWritten);
   const uint64_t pfn = 0x1234;
-  const wire::GpaRangeSpec range{64, 0, {&pfn, 1}};
-  std::array<std::byte, 24> header;
-  const auto header_bytes = wire::encode_gpa_direct_header({&range, 1}, header);
-  ASSERT_TRUE(header_bytes);
-  const std::span<const std::byte> pieces[] = {small};
-  ASSERT_EQ(outgoing.try_write({PacketType::kDataUsingGpaDirect, 1, 3,
-                                std::span(header).first(*header_bytes), pieces}),
-            WriteResult::kWritten);
+  write_gpa_packet(outgoing, 3, {64, 0, {&pfn, 1}}, small);
   (void)outgoing.commit();
   IncomingRing ring(memory_.view());
   std::vector<std::byte> preferred(160);
@@ -405,15 +410,8 @@ TEST_F(IncomingRingTest, ReadsGpaPacketThatWrapsInASplitArea) {
   memory_.set_control_word(wire::kWriteIndexOffset, start);
   OutgoingRing outgoing(memory_.view());
   const uint64_t pfn = 0xABCDE;
-  const wire::GpaRangeSpec range{100, 8, {&pfn, 1}};
-  std::array<std::byte, 24> header;
-  const auto header_bytes = wire::encode_gpa_direct_header({&range, 1}, header);
-  ASSERT_TRUE(header_bytes);
   const std::vector<std::byte> payload(12, std::byte{0x33});
-  const std::span<const std::byte> pieces[] = {payload};
-  ASSERT_EQ(outgoing.try_write({PacketType::kDataUsingGpaDirect, 1, 77,
-                                std::span(header).first(*header_bytes), pieces}),
-            WriteResult::kWritten);
+  write_gpa_packet(outgoing, 77, {100, 8, {&pfn, 1}}, payload);
   (void)outgoing.commit();
   IncomingRing ring(memory_.view());
   ASSERT_EQ(ring.read(buffer_, &view_), ReadResult::kPacket);
