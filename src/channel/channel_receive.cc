@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <utility>
 
 #include "channel/callback_scope.h"
 #include "channel/channel_internals.h"
@@ -378,9 +379,12 @@ IncomingPacket* Channel::pop_record_locked() {
 }
 
 IncomingPacket* Channel::take_record_locked() {
-  // The spare the packet was read into (if any), and a new spare for the next packet.
-  IncomingPacket* const record = drain_spare_ != nullptr ? drain_spare_ : pop_record_locked();
-  drain_spare_ = pop_record_locked();
+  // The spare the packet was read into (the first packet has none yet: one now), and a new
+  // spare for the next packet. Popped before anything changes hands, so an allocation that
+  // throws leaves every record where it was.
+  if (drain_spare_ == nullptr) drain_spare_ = pop_record_locked();
+  IncomingPacket* const next = pop_record_locked();
+  IncomingPacket* const record = std::exchange(drain_spare_, next);
   record->state_ = IncomingPacket::State::kDelivering;
   record->deferred_to_passive_ = false;
   ++delivered_;
